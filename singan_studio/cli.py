@@ -1,0 +1,186 @@
+"""The ``singan-studio`` command line.
+
+Every command checks its inputs before any long work starts; a problem the
+user can fix is one line on stderr and exit status 2. Run
+``singan-studio COMMAND -h`` for each command's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .errors import StudioError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _size(text: str) -> tuple[int, int]:
+    """'WxH' -> (H, W)."""
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 320x200 (width x height), got {text!r}")
+    if w < 8 or h < 8:
+        raise argparse.ArgumentTypeError(f"size {text} is too small (at least 8x8)")
+    return h, w
+
+
+def _positive_float(text: str) -> float:
+    v = float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return v
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help="auto (default: CUDA, then MPS, then CPU), cpu, cuda, mps")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .config import PRESETS
+
+    parser = argparse.ArgumentParser(prog="singan-studio", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("train", help="train a pyramid on one image")
+    p.add_argument("image", help="the training image (PNG, JPEG, BMP, TIFF, WebP...)")
+    p.add_argument("-o", "--output", help="model file to write (default: IMAGE_NAME.safetensors here)")
+    p.add_argument("--preset", default="fast", choices=sorted(PRESETS), help="training recipe (default: fast)")
+    p.add_argument("--max-size", type=int, default=None, help="long side of the working image (default 250)")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its model file")
+    _add_common(p)
+
+    p = sub.add_parser("sample", help="random images from one or more trained models")
+    p.add_argument("models", nargs="+", help="model file(s)")
+    p.add_argument("-n", type=int, default=4, help="samples per model (default 4)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--size", type=_size, help="output size WxH in pixels")
+    g.add_argument("--scale-w", type=_positive_float, default=None, help="width factor vs the training image")
+    p.add_argument("--scale-h", type=_positive_float, default=None, help="height factor vs the training image")
+    p.add_argument("--start-scale", type=int, default=0,
+                   help="0 = most diverse; higher keeps more of the training image's layout")
+    p.add_argument("--seed", type=int, default=None, help="seed of the first sample (others: seed+1, ...)")
+    p.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
+    _add_common(p)
+
+    p = sub.add_parser("info", help="describe a model file")
+    p.add_argument("model")
+
+    for module in _extension_modules():
+        COMMANDS.update(module.register(sub, _add_common))
+    return parser
+
+
+# Commands of other areas live beside their code, each module exposing
+# ``register(subparsers, add_common) -> {command name: handler}``.
+EXTENSIONS: tuple[str, ...] = ()
+
+
+def _extension_modules():
+    import importlib
+
+    return [importlib.import_module(f"singan_studio.{name}") for name in EXTENSIONS]
+
+
+def _setup_torch(args) -> None:
+    import torch
+
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+
+
+def cmd_train(args) -> int:
+    from . import images
+    from .config import preset
+    from .devices import pick_device
+    from .progress import TrainBar
+    from .training import train
+
+    cfg = preset(args.preset).with_(max_size=args.max_size, seed=args.seed)
+    device = pick_device(args.device)
+    output = Path(args.output) if args.output else Path(Path(args.image).stem + ".safetensors")
+    images.check_writable(output)
+    if not args.resume:
+        # Read once now so a bad image fails before anything else happens.
+        _, info = images.read_image(args.image, max_size=cfg.max_size)
+        print(f"image: {info.describe()}", file=sys.stderr)
+        if output.exists():
+            print(f"note: {output} exists and will be replaced when the first scale is done", file=sys.stderr)
+    bar = TrainBar(disable=args.quiet)
+    t0 = time.perf_counter()
+    try:
+        model = train(args.image, config=cfg, preset=args.preset, output=output, device=device,
+                      resume=args.resume, progress=bar)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"interrupted; finished scales are in {output}: continue with --resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    bar.close()
+    h, w = model.sizes[-1]
+    print(f"trained {model.n_scales} scales at {w}x{h} on {device} in {time.perf_counter() - t0:.0f} s "
+          f"-> {output}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from .checkpoint import load, read_metadata
+    from .images import save_image
+    from .pyramid import resolve_seed
+
+    if (args.scale_w is None) != (args.scale_h is None) and args.size is None:
+        # One factor given: keep the other at 1.
+        args.scale_w, args.scale_h = args.scale_w or 1.0, args.scale_h or 1.0
+    scale = (args.scale_h, args.scale_w) if args.scale_w is not None else None
+    if args.n < 1:
+        raise StudioError("-n must be at least 1")
+    out_root = Path(args.output)
+    failures = 0
+    for path in args.models:
+        try:
+            read_metadata(path)
+            model = load(path, args.device)
+            out_dir = out_root if len(args.models) == 1 else out_root / Path(path).stem
+            out_dir.mkdir(parents=True, exist_ok=True)
+            seed = resolve_seed(args.seed)
+            batch = model.sample(args.n, size=args.size, scale=scale, start_scale=args.start_scale, seed=seed)
+            for k in range(args.n):
+                save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
+            h, w = batch.shape[-2:]
+            print(f"{path}: {args.n} samples {w}x{h} (seeds {seed}..{seed + args.n - 1}) -> {out_dir}")
+        except StudioError as exc:
+            if len(args.models) == 1:
+                raise
+            failures += 1
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def cmd_info(args) -> int:
+    from .checkpoint import load
+
+    print(load(args.model, "cpu").describe())
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "sample": cmd_sample, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        _setup_torch(args)
+        return COMMANDS[args.command](args)
+    except StudioError as exc:
+        print(f"singan-studio {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

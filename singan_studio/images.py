@@ -1,0 +1,220 @@
+"""Reading and writing images, and converting them to and from tensors.
+
+Tensors are float32 ``(1, C, H, W)`` in ``[0, 1]`` outside the networks, with
+C = 1 (grey) or 3 (RGB). Alpha is never a fourth channel: for training it is
+composited over a background (reported in ``ImageInfo.notes``); the editing
+operations read it as a mask with :func:`load_mask`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageError, OutputError
+from .resize import imresize
+
+MIN_SIDE = 16  # smaller images have nothing to learn from at a coarse scale
+
+Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # refuse decompression bombs, allow large photos
+
+
+@dataclass
+class ImageInfo:
+    """What was done to an image on the way in, so it can be reported."""
+
+    source: str
+    original_size: tuple[int, int]  # (H, W) as stored, after EXIF rotation
+    mode: str  # Pillow mode of the file
+    bit_depth: int
+    channels: int  # 1 or 3, as used for training
+    working_size: tuple[int, int] | None = None  # (H, W) after max_size
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        h, w = self.original_size
+        text = f"{self.source}: {w}x{h} {self.mode} ({self.bit_depth}-bit)"
+        if self.working_size and self.working_size != self.original_size:
+            wh, ww = self.working_size
+            text += f", working size {ww}x{wh}"
+        for note in self.notes:
+            text += f"; {note}"
+        return text
+
+
+def _open(path: str | os.PathLike) -> Image.Image:
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"image not found: {path}")
+    if path.is_dir():
+        raise ImageError(f"expected an image file, got a folder: {path}")
+    try:
+        img = Image.open(path)
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"cannot read {path} as an image ({exc.__class__.__name__}: {exc})") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path} is too large to open safely: {exc}") from exc
+    return ImageOps.exif_transpose(img)
+
+
+def _to_float_array(img: Image.Image, info: ImageInfo) -> tuple[np.ndarray, np.ndarray | None]:
+    """Pixels as float32 (H, W, C) in [0, 1], plus alpha (H, W) or None."""
+    mode = img.mode
+    alpha = None
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        arr = np.asarray(img, dtype=np.float32) / 65535.0
+        info.bit_depth = 16
+        arr = arr[..., None]
+    elif mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float32)
+        top = 65535.0 if arr.max() > 255 else 255.0 if arr.max() > 1 else 1.0
+        arr = (arr / top)[..., None]
+        info.bit_depth = 16 if top == 65535.0 else 8
+    elif mode in ("1", "L"):
+        arr = np.asarray(img.convert("L"), dtype=np.float32)[..., None] / 255.0
+    elif mode == "LA":
+        la = np.asarray(img, dtype=np.float32) / 255.0
+        arr, alpha = la[..., :1], la[..., 1]
+    elif mode in ("RGBA", "RGBa"):
+        rgba = np.asarray(img.convert("RGBA"), dtype=np.float32) / 255.0
+        arr, alpha = rgba[..., :3], rgba[..., 3]
+    else:  # RGB, CMYK, YCbCr, LAB, HSV...
+        arr = np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
+    return np.clip(arr, 0.0, 1.0), alpha
+
+
+def read_image(path: str | os.PathLike, max_size: int | None = None, background: float = 1.0,
+               device: torch.device | str = "cpu") -> tuple[torch.Tensor, ImageInfo]:
+    """Load an image file as a ``(1, C, H, W)`` tensor in [0, 1].
+
+    * EXIF orientation is applied; 8- and 16-bit files keep their precision.
+    * Grey files stay one channel; colour files become RGB.
+    * Alpha is composited over ``background`` (1.0 = white), noted in the info.
+    * If ``max_size`` is given and the long side is larger, the image is
+      shrunk (antialiased bicubic, in torch) so its long side is ``max_size``;
+      the working size is recorded in the info. Images are never enlarged.
+    """
+    img = _open(path)
+    info = ImageInfo(source=Path(path).name, original_size=(img.height, img.width),
+                     mode=img.mode, bit_depth=8, channels=3)
+    arr, alpha = _to_float_array(img, info)
+    if alpha is not None:
+        if float(alpha.min()) < 1.0:
+            arr = arr * alpha[..., None] + background * (1 - alpha[..., None])
+            info.notes.append(f"alpha composited over {'white' if background == 1 else background}")
+    info.channels = arr.shape[2]
+    x = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].to(device)
+    if min(x.shape[-2:]) < MIN_SIDE:
+        h, w = x.shape[-2:]
+        raise ImageError(f"{path} is {w}x{h} pixels; at least {MIN_SIDE} px a side is needed")
+    x = fit_max_size(x, max_size)
+    info.working_size = tuple(x.shape[-2:])
+    if info.working_size != info.original_size:
+        info.notes.append(f"resized to {x.shape[-1]}x{x.shape[-2]} (max_size={max_size})")
+    return x.clamp(0, 1), info
+
+
+def fit_max_size(x: torch.Tensor, max_size: int | None) -> torch.Tensor:
+    """Shrink ``x`` so that its long side is at most ``max_size`` (never enlarges)."""
+    h, w = x.shape[-2:]
+    if max_size is None or max(h, w) <= max_size:
+        return x
+    s = max_size / max(h, w)
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    return imresize(x, size=size)
+
+
+def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None,
+              device: torch.device | str = "cpu") -> torch.Tensor:
+    """Load a mask as ``(1, 1, H, W)`` in {0, 1}: white (or opaque alpha) = 1.
+
+    A file with transparency gives its alpha channel; otherwise its luminance
+    is thresholded at one half. ``size`` resizes it (nearest) to (H, W).
+    """
+    img = _open(path)
+    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+        a = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
+        if a.min() < 1.0:
+            m = a
+        else:
+            m = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    else:
+        m = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    t = torch.from_numpy((m > 0.5).astype(np.float32))[None, None].to(device)
+    if size is not None and tuple(t.shape[-2:]) != tuple(size):
+        t = torch.nn.functional.interpolate(t, size=size, mode="nearest")
+    return t
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """``(1, C, H, W)`` or ``(C, H, W)`` tensor in [0, 1] to a ``(H, W, C)`` uint8 array."""
+    if x.dim() == 4:
+        if x.shape[0] != 1:
+            raise ValueError("to_uint8 takes one image; index the batch first")
+        x = x[0]
+    arr = (x.detach().float().clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    arr = arr.transpose(1, 2, 0)
+    return arr[..., 0] if arr.shape[2] == 1 else arr
+
+
+def to_pil(x: torch.Tensor) -> Image.Image:
+    return Image.fromarray(to_uint8(x))
+
+
+def from_pil(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
+    """A Pillow image (any mode) to ``(1, C, H, W)`` in [0, 1]; alpha over white."""
+    info = ImageInfo(source="<image>", original_size=(img.height, img.width), mode=img.mode,
+                     bit_depth=8, channels=3)
+    arr, alpha = _to_float_array(img, info)
+    if alpha is not None:
+        arr = arr * alpha[..., None] + (1 - alpha[..., None])
+    return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].to(device)
+
+
+def check_writable(path: str | os.PathLike) -> Path:
+    """Fail early, with one clear message, if ``path`` cannot be created."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"output {path} is a folder; give a file name")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {parent}: {exc.strerror or exc}") from exc
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"output folder {parent} is not writable")
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
+    path = check_writable(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
+    """Save one image tensor in [0, 1]; the format follows the file suffix."""
+    img = to_pil(x)
+    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
+    if fmt is None:
+        raise OutputError(f"unknown image format for {path}; use .png, .jpg, .webp...")
+    return atomic_write(path, lambda tmp: img.save(tmp, format=fmt))

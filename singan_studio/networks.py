@@ -1,0 +1,40 @@
+"""The per-scale generator of the pyramid."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ScaleGenerator(nn.Module):
+    """A small fully convolutional net that adds detail to the scale below.
+
+    ``out = tanh(body(pad(prev + noise))) + prev``: the net only learns a
+    residual, so an untrained scale passes its input through nearly unchanged.
+    Convolutions have no padding; the input is padded once by :attr:`margin`
+    pixels instead, so a crop of the (padded) input gives exactly the same
+    output pixels as the whole image. That is what lets training use random
+    crops at fine scales while sampling runs on the whole image.
+
+    No normalisation layers: batch norm on a single image ties the output to
+    the crop's statistics, which would break that crop equivalence.
+    """
+
+    def __init__(self, channels: int = 3, width: int = 32, layers: int = 5):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        c_in = channels
+        for _ in range(layers - 1):
+            blocks += [nn.Conv2d(c_in, width, 3), nn.LeakyReLU(0.2)]
+            c_in = width
+        blocks.append(nn.Conv2d(c_in, channels, 3))
+        self.body = nn.Sequential(*blocks)
+        self.margin = layers  # each unpadded 3×3 conv trims one pixel a side
+
+    def forward(self, noisy_padded: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        """``noisy_padded`` is ``prev + amp * z`` padded by :attr:`margin`."""
+        return torch.tanh(self.body(noisy_padded)) + prev
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        return F.pad(x, [self.margin] * 4)

@@ -1,0 +1,140 @@
+"""Patch statistics shared by every method: the GAN, the instant engine and
+the benchmarks.
+
+* :func:`extract_patches` turns an image into a set of flattened k×k patches.
+* :class:`PatchDiscriminator` scores every patch of an image (a fully
+  convolutional critic whose receptive field is the patch size).
+* :func:`nearest_neighbours` finds, for each query patch, the closest key patch
+  by blocked matrix products: memory stays bounded by the block size, never
+  the full distance matrix.
+* :func:`sliced_wasserstein` and :func:`multiscale_swd` compare two patch
+  distributions without any trained network.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .resize import imresize
+
+
+def extract_patches(x: torch.Tensor, size: int = 7, stride: int = 1) -> torch.Tensor:
+    """All ``size``×``size`` patches of ``x`` (1, C, H, W) as rows ``(N, C*size*size)``."""
+    if x.dim() != 4 or x.shape[0] != 1:
+        raise ValueError("extract_patches takes one image shaped (1, C, H, W)")
+    cols = F.unfold(x, kernel_size=size, stride=stride)  # (1, C*k*k, N)
+    return cols[0].T.contiguous()
+
+
+class PatchDiscriminator(nn.Module):
+    """A critic that outputs one score per receptive-field patch.
+
+    ``layers`` 3×3 convolutions without padding: the receptive field is
+    ``2 * layers + 1`` pixels (11 for the default 5), and the output map is
+    smaller than the input by ``2 * layers`` pixels on each axis.
+    """
+
+    def __init__(self, channels: int = 3, width: int = 32, layers: int = 5):
+        super().__init__()
+        blocks: list[nn.Module] = []
+        c_in = channels
+        for _ in range(layers - 1):
+            blocks += [nn.Conv2d(c_in, width, 3), nn.LeakyReLU(0.2)]
+            c_in = width
+        blocks.append(nn.Conv2d(c_in, 1, 3))
+        self.body = nn.Sequential(*blocks)
+        self.receptive_field = 2 * layers + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+def _sq_norms(x: torch.Tensor) -> torch.Tensor:
+    return (x * x).sum(dim=1)
+
+
+@torch.no_grad()
+def nearest_neighbours(queries: torch.Tensor, keys: torch.Tensor, block: int = 4096,
+                       key_bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Index and squared L2 distance of each query's nearest key.
+
+    ``queries`` (Nq, D) and ``keys`` (Nk, D). Distances are computed a block
+    of queries at a time as ``|q|² - 2 q·k + |k|²`` (one matrix product per
+    block), so memory is ``block × Nk`` floats. ``key_bias`` (Nk,) is added to
+    every distance to that key before the minimum: GPNN's completeness term
+    uses it to penalise keys that are already used often.
+    """
+    k_norm = _sq_norms(keys)
+    if key_bias is not None:
+        k_norm = k_norm + key_bias
+    best_i = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+    best_d = torch.empty(queries.shape[0], dtype=queries.dtype, device=queries.device)
+    for start in range(0, queries.shape[0], block):
+        q = queries[start:start + block]
+        d = torch.addmm(k_norm[None, :], q, keys.T, alpha=-2.0)  # |k|² - 2 q·k
+        d_min, idx = d.min(dim=1)
+        best_i[start:start + block] = idx
+        best_d[start:start + block] = (d_min + _sq_norms(q)).clamp(min=0)
+    return best_i, best_d
+
+
+def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_proj: int = 128,
+                       generator: torch.Generator | None = None) -> torch.Tensor:
+    """Sliced Wasserstein-2 distance between point sets ``a`` (Na, D) and ``b`` (Nb, D).
+
+    Both sets are projected on ``n_proj`` random unit directions; on each, the
+    sorted projections are compared (the smaller set's quantiles are matched
+    by interpolation when the sizes differ). Differentiable in ``a``.
+    """
+    d = a.shape[1]
+    proj = torch.randn(d, n_proj, generator=generator, device="cpu").to(a.device, a.dtype)
+    proj = proj / proj.norm(dim=0, keepdim=True)
+    pa, _ = (a @ proj).sort(dim=0)
+    pb, _ = (b @ proj).sort(dim=0)
+    if pa.shape[0] != pb.shape[0]:
+        pb = _resample_quantiles(pb, pa.shape[0])
+    return ((pa - pb) ** 2).mean().sqrt()
+
+
+def _resample_quantiles(sorted_vals: torch.Tensor, n: int) -> torch.Tensor:
+    """Linear interpolation of sorted columns to ``n`` evenly spaced quantiles."""
+    m = sorted_vals.shape[0]
+    pos = torch.linspace(0, m - 1, n, device=sorted_vals.device, dtype=sorted_vals.dtype)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=m - 1)
+    t = (pos - lo.to(pos.dtype))[:, None]
+    return sorted_vals[lo] * (1 - t) + sorted_vals[hi] * t
+
+
+@torch.no_grad()
+def multiscale_swd(x: torch.Tensor, y: torch.Tensor, patch: int = 7, levels: int = 3,
+                   n_proj: int = 128, max_patches: int = 20_000, seed: int = 0) -> float:
+    """Mean patch sliced Wasserstein distance over a 2× pyramid of both images.
+
+    ``x`` and ``y`` are (1, C, H, W) in [0, 1] (sizes may differ). Patches are
+    subsampled to ``max_patches`` per level with a fixed seed so the number is
+    reproducible. Lower is closer; 0 for identical patch distributions.
+    """
+    g = torch.Generator().manual_seed(seed)
+    total, used = 0.0, 0
+    for level in range(levels):
+        s = 0.5 ** level
+        xs = x if level == 0 else imresize(x, scale=s)
+        ys = y if level == 0 else imresize(y, scale=s)
+        if min(xs.shape[-2:] + ys.shape[-2:]) < patch:
+            break
+        px, py = extract_patches(xs, patch), extract_patches(ys, patch)
+        px = _subsample(px, max_patches, g)
+        py = _subsample(py, max_patches, g)
+        total += float(sliced_wasserstein(px, py, n_proj, g))
+        used += 1
+    return total / max(used, 1)
+
+
+def _subsample(p: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+    if p.shape[0] <= n:
+        return p
+    idx = torch.randperm(p.shape[0], generator=g)[:n].to(p.device)
+    return p[idx]

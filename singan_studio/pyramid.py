@@ -1,0 +1,221 @@
+"""The trained multiscale model: generators, noise amplitudes and the image.
+
+A :class:`Pyramid` is what ``train`` returns and ``load`` reads back. Scale 0
+is the coarsest. Generating runs the generators from a start scale upwards;
+everything below the start scale is taken from an image (the training image
+for random samples, the user's image for retargeting, harmonization,
+editing and paint-to-image).
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+
+from .config import TrainConfig
+from .errors import StudioError
+from .networks import ScaleGenerator
+from .patches import PatchDiscriminator
+from .resize import imresize
+
+Size = tuple[int, int]
+
+
+def pyramid_sizes(h: int, w: int, min_size: int, scale_factor: float, fine_bias: float = 1.0) -> list[Size]:
+    """(H, W) of every scale, coarsest first, ending at (h, w).
+
+    The number of scales is what ``scale_factor`` needs to bring the short side
+    down to ``min_size``; the factor is then adjusted so the coarsest short side
+    lands on ``min_size``. ``fine_bias < 1`` packs scales closer at the top.
+    """
+    short = min(h, w)
+    if short <= min_size:
+        return [(h, w)]
+    ratio = min_size / short
+    n = math.ceil(math.log(ratio) / math.log(scale_factor) - 1e-9) + 1
+    sizes = []
+    for k in range(n):
+        t = (k / (n - 1)) ** fine_bias
+        s = ratio ** (1 - t)
+        sizes.append((max(1, round(h * s)), max(1, round(w * s))))
+    return sizes
+
+
+def resolve_seed(seed: int | None) -> int:
+    return secrets.randbits(31) if seed is None else int(seed)
+
+
+def noise_like(shape: Sequence[int], seeds: Sequence[int] | torch.Generator, device) -> torch.Tensor:
+    """Gaussian noise drawn on the CPU (so a seed gives the same noise on any device)."""
+    if isinstance(seeds, torch.Generator):
+        return torch.randn(*shape, generator=seeds).to(device)
+    per = [torch.randn(1, *shape[1:], generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    return torch.cat(per).to(device)
+
+
+class Pyramid(nn.Module):
+    """A single-image pyramid GAN (trained or being trained).
+
+    Images handed in and out are ``(N, C, H, W)`` in [0, 1]; internally the
+    networks work in [-1, 1].
+    """
+
+    def __init__(self, real: torch.Tensor, config: TrainConfig, sizes: list[Size] | None = None,
+                 meta: dict | None = None):
+        super().__init__()
+        if sizes is None:
+            sizes = pyramid_sizes(*real.shape[-2:], config.min_size, config.scale_factor, config.fine_bias)
+        self.config = config
+        self.sizes: list[Size] = [tuple(s) for s in sizes]
+        self.channels = real.shape[1]
+        self.register_buffer("real", real.detach().clone())
+        g = torch.Generator().manual_seed(config.seed)
+        self.register_buffer("z_rec", torch.randn(1, self.channels, *self.sizes[0], generator=g).to(real.device))
+        self.generators = nn.ModuleList()
+        self.discriminators = nn.ModuleList()
+        self.noise_amps: list[float] = []
+        self.meta: dict = dict(meta or {})
+        self._reals: list[torch.Tensor] | None = None
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_scales(self) -> int:
+        return len(self.sizes)
+
+    @property
+    def trained_scales(self) -> int:
+        return len(self.generators)
+
+    @property
+    def complete(self) -> bool:
+        return self.trained_scales == self.n_scales
+
+    @property
+    def device(self) -> torch.device:
+        return self.real.device
+
+    def add_scale(self) -> tuple[ScaleGenerator, PatchDiscriminator]:
+        """Append untrained networks for the next scale (on the model's device)."""
+        cfg = self.config
+        gen = ScaleGenerator(self.channels, cfg.width, cfg.layers).to(self.device)
+        disc = PatchDiscriminator(self.channels, cfg.width, cfg.layers).to(self.device)
+        self.generators.append(gen)
+        self.discriminators.append(disc)
+        return gen, disc
+
+    def real_at(self, n: int) -> torch.Tensor:
+        """The training image at scale ``n``, in [-1, 1]."""
+        if self._reals is None or self._reals[0].device != self.device:
+            x = self.real * 2 - 1
+            self._reals = [imresize(x, size=s) for s in self.sizes[:-1]] + [x]
+        return self._reals[n]
+
+    def sizes_for(self, size: Size | None = None, scale: tuple[float, float] | None = None) -> list[Size]:
+        """Per-scale sizes for an output of ``size`` (H, W) or ``scale`` (sh, sw) × training size."""
+        h, w = self.sizes[-1]
+        if size is None and scale is None:
+            return list(self.sizes)
+        if size is None:
+            size = (max(1, round(h * scale[0])), max(1, round(w * scale[1])))
+        if min(size) < 8:
+            raise StudioError(f"output size {size[1]}x{size[0]} is too small (at least 8 px a side)")
+        rh, rw = size[0] / h, size[1] / w
+        out = [(max(1, round(sh * rh)), max(1, round(sw * rw))) for sh, sw in self.sizes[:-1]]
+        return out + [tuple(size)]
+
+    # ------------------------------------------------------------------ generation
+    def check_start_scale(self, start_scale: int) -> int:
+        if not 0 <= start_scale < self.trained_scales:
+            raise StudioError(f"start scale {start_scale} is out of range; this model has scales "
+                              f"0..{self.trained_scales - 1}")
+        return start_scale
+
+    def image_prior(self, image: torch.Tensor, sizes: list[Size], start_scale: int) -> torch.Tensor:
+        """What scale ``start_scale`` receives from below when an image is injected.
+
+        The image (in [0, 1]) is brought to the scale below and back up, as
+        SinGAN does, so that the start scale gets a blurred version of it to
+        re-render, exactly like what it saw from its coarser neighbour in training.
+        """
+        x = image * 2 - 1
+        if start_scale == 0:
+            return torch.zeros(x.shape[0], self.channels, *sizes[0], device=x.device)
+        return imresize(imresize(x, size=sizes[start_scale - 1]), size=sizes[start_scale])
+
+    @torch.no_grad()
+    def generate(self, prev: torch.Tensor, sizes: list[Size], start_scale: int = 0,
+                 stop_scale: int | None = None, seeds: Sequence[int] | torch.Generator | None = None,
+                 noise_scale: float = 1.0, noises: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Run scales ``start_scale .. stop_scale-1`` on ``prev`` (in [-1, 1]).
+
+        ``prev`` is what the start scale receives (zeros for scale 0, see
+        :meth:`image_prior`). ``seeds`` (one per batch item) or a torch
+        Generator draw the noise; ``noises`` gives it explicitly, one map per
+        scale (the animation's random walk uses that). Returns [-1, 1].
+        """
+        stop = self.trained_scales if stop_scale is None else stop_scale
+        batch = prev.shape[0]
+        if seeds is None:
+            seeds = [resolve_seed(None) for _ in range(batch)]
+        x = prev
+        for n in range(start_scale, stop):
+            if n > start_scale:
+                x = imresize(x, size=sizes[n])
+            gen = self.generators[n]
+            if noises is not None:
+                z = noises[n]
+            else:
+                z = noise_like((batch, self.channels, *sizes[n]), seeds, self.device)
+            x = gen(gen.pad(x + noise_scale * self.noise_amps[n] * z), x)
+        return x
+
+    @torch.no_grad()
+    def sample(self, n: int = 1, size: Size | None = None, scale: tuple[float, float] | None = None,
+               start_scale: int = 0, seed: int | None = None) -> torch.Tensor:
+        """``n`` random images, ``(n, C, H, W)`` in [0, 1].
+
+        ``size`` (H, W) or ``scale`` (height factor, width factor) sets the
+        output size; any aspect ratio works. ``start_scale`` > 0 keeps the
+        training image's layout up to that scale (less diverse, more faithful).
+        Sample ``k`` uses seed ``seed + k``, so each is reproducible on its own.
+        """
+        self.check_start_scale(start_scale)
+        sizes = self.sizes_for(size, scale)
+        base = resolve_seed(seed)
+        seeds = [base + k for k in range(n)]
+        real = self.real
+        if start_scale > 0 and sizes[-1] != self.sizes[-1]:
+            real = imresize(real, size=sizes[-1])
+        prev = self.image_prior(real.expand(n, -1, -1, -1), sizes, start_scale)
+        out = self.generate(prev, sizes, start_scale, seeds=seeds)
+        return ((out + 1) / 2).clamp(0, 1)
+
+    @torch.no_grad()
+    def reconstruct(self, upto: int | None = None) -> torch.Tensor:
+        """The image produced from the fixed reconstruction noise, in [-1, 1]."""
+        stop = self.trained_scales if upto is None else upto
+        x = torch.zeros(1, self.channels, *self.sizes[0], device=self.device)
+        for n in range(stop):
+            if n > 0:
+                x = imresize(x, size=self.sizes[n])
+            gen = self.generators[n]
+            z = self.z_rec if n == 0 else torch.zeros_like(x)
+            x = gen(gen.pad(x + self.noise_amps[n] * z), x)
+        return x
+
+    def describe(self) -> str:
+        h, w = self.sizes[-1]
+        lines = [f"singan-studio pyramid: {w}x{h}, {self.channels} channel(s), "
+                 f"{self.trained_scales}/{self.n_scales} scales trained"
+                 + ("" if self.complete else " (incomplete: resume training to finish)")]
+        for n, (sh, sw) in enumerate(self.sizes):
+            amp = f"{self.noise_amps[n]:.4f}" if n < len(self.noise_amps) else "-"
+            lines.append(f"  scale {n}: {sw}x{sh}  noise amplitude {amp}")
+        for key in ("source", "preset", "train_seconds", "device"):
+            if key in self.meta:
+                lines.append(f"  {key}: {self.meta[key]}")
+        return "\n".join(lines)
