@@ -45,10 +45,10 @@ class TrainConfig:
     """Critic updates per iteration."""
     g_steps: int = 3
     """Generator updates per iteration."""
-    adv_loss: str = "wgan-gp"
+    adv_loss: str = "hinge"
     """Adversarial loss: "wgan-gp" (SinGAN), "hinge" or "logistic" (these two use an R1 penalty)."""
-    gp_weight: float = 0.1
-    """Weight of the critic's penalty: WGAN-GP's λ, or R1's γ."""
+    gp_weight: float = 1.0
+    """Weight of the critic's penalty: WGAN-GP's λ (SinGAN: 0.1), or R1's γ."""
     gp_every: int = 1
     """Apply the gradient penalty every k critic steps (scaled by k): a lazy penalty."""
     rec_weight: float = 10.0
@@ -98,9 +98,18 @@ class TrainConfig:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+_CPU_FAST = dict(d_steps=1, g_steps=1, gp_every=4, crop=64, bank_size=8)
+
 PRESETS: dict[str, TrainConfig] = {
+    # Minutes on 2 CPU cores for a 250-px image (see benchmarks/RESULTS.md).
+    "fast": TrainConfig(iters=1500, iters_fine=400, **_CPU_FAST),
+    # More iterations, larger crops: better samples for up to 30 minutes.
+    "quality": TrainConfig(iters=3000, iters_fine=1500, d_steps=1, g_steps=1, gp_every=4, crop=96,
+                           crops_per_step=2, bank_size=16),
+    # A rough model in about a minute: for trying settings and for demos.
+    "preview": TrainConfig(iters=400, iters_fine=100, **_CPU_FAST),
     # SinGAN's own recipe (about a day on 2 CPU cores): kept as the reference.
-    "singan": TrainConfig(),
+    "singan": TrainConfig(adv_loss="wgan-gp", gp_weight=0.1),
 }
 
 

@@ -155,8 +155,7 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
     """Train the networks of scale ``n`` (already added to ``model``) in place."""
     gen_net: ScaleGenerator = model.generators[n]
     disc: PatchDiscriminator = model.discriminators[n]
-    rng = torch.Generator().manual_seed(config.seed * 1009 + n)
-    torch.manual_seed(config.seed * 1009 + n)
+    rng = torch.Generator().manual_seed(_scale_seed(config, n) + 1)
     real = model.real_at(n)
     size = model.sizes[n]
     crop = _crop_shape(config, size)
@@ -216,6 +215,10 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
 
 
 # ---------------------------------------------------------------------- the whole run
+def _scale_seed(config: TrainConfig, n: int) -> int:
+    return config.seed * 1009 + 2 * n
+
+
 def _noise_amp(model: Pyramid, n: int) -> float:
     if n == 0:
         return 1.0
@@ -283,6 +286,7 @@ def train(image, *, preset: str = "fast", config: TrainConfig | None = None,
     done = sum(weights[: model.trained_scales])
 
     for n in range(model.trained_scales, n_scales):
+        torch.manual_seed(_scale_seed(config, n))  # each scale on its own: resume = uninterrupted run
         gen, disc = model.add_scale()
         if config.warm_start and n > 0:
             gen.load_state_dict(model.generators[n - 1].state_dict())
