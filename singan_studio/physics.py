@@ -1,0 +1,388 @@
+"""Forward operators ``y = A(x) + noise`` and the degradations that make test inputs.
+
+Every operator works on batched tensors ``(N, C, H, W)`` in any dtype/device,
+is differentiable, and offers
+
+* ``A(x)``: the degradation (without noise);
+* ``A_adjoint(y)``: its transpose, so that ``<A x, y> = <x, A_adjoint y>``;
+* ``A_pinv(y)``: the Moore-Penrose pseudo-inverse (``A A_pinv A = A``);
+* ``AAt_solve(r, eps)``: ``(A A^T + eps I)^+ r``, used by back-projection losses;
+* ``x_size(y_size)``: the clean image's (H, W) for an observation's (H, W);
+* ``check(y)``: raise :class:`StudioError` if ``y`` cannot be an observation.
+
+Super-resolution with the resize kernels of :mod:`singan_studio.resize` is the
+pair of dense per-axis matrices of ``imresize``; its pseudo-inverse and
+``A A^T`` solves come from the per-axis eigen-decompositions, so they are
+exact. Blurs (deblurring, Gaussian/arbitrary-kernel SR) are circular FFT
+convolutions, diagonal in Fourier.
+
+Noise levels are given on the 0-255 scale (``sigma=25``) as in the papers;
+images are in [0, 1].
+"""
+
+from __future__ import annotations
+
+import math
+import numpy as np
+import torch
+
+from .errors import StudioError
+from .resize import KERNELS, imresize, imresize_adjoint, resize_matrix
+
+__all__ = ["Operator", "Denoising", "Inpainting", "SuperResolution", "Deblurring",
+           "gaussian_kernel", "add_gaussian_noise", "bernoulli_mask", "text_mask",
+           "bicubic_lr", "degrade", "psnr"]
+
+
+class Operator:
+    """Base class: identity-sized operators override what differs."""
+
+    name = "operator"
+
+    def A(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def A_adjoint(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def A_pinv(self, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def AAt_solve(self, r: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
+        raise NotImplementedError
+
+    def x_size(self, y_size: tuple[int, int]) -> tuple[int, int]:
+        return tuple(y_size)
+
+    def check(self, y: torch.Tensor) -> None:
+        if y.dim() != 4:
+            raise StudioError(f"expected an observation of shape (N, C, H, W), got {tuple(y.shape)}")
+
+    def describe(self) -> str:
+        return self.name
+
+
+class Denoising(Operator):
+    """The identity: ``y = x + noise``."""
+
+    name = "denoise"
+
+    def A(self, x):
+        return x
+
+    def A_adjoint(self, y):
+        return y
+
+    def A_pinv(self, y):
+        return y
+
+    def AAt_solve(self, r, eps=0.0):
+        return r / (1.0 + eps)
+
+
+class Inpainting(Operator):
+    """Keep the pixels where ``mask`` is 1, zero the others.
+
+    ``mask``: (H, W), (1, H, W) or (1, 1|C, H, W), any values (thresholded at 0.5).
+    The observation has the image's size, with zeros at missing pixels.
+    """
+
+    name = "inpaint"
+
+    def __init__(self, mask: torch.Tensor):
+        mask = torch.as_tensor(mask)
+        while mask.dim() < 4:
+            mask = mask.unsqueeze(0)
+        if mask.dim() != 4 or mask.shape[0] != 1:
+            raise StudioError(f"inpainting mask must be (H, W) or (1, C, H, W), got {tuple(mask.shape)}")
+        self.mask = (mask.float() > 0.5).float()
+        if self.mask.sum() == 0:
+            raise StudioError("inpainting mask keeps no pixel (it is all zeros)")
+
+    def _m(self, t: torch.Tensor) -> torch.Tensor:
+        if self.mask.shape[-2:] != t.shape[-2:]:
+            mh, mw = self.mask.shape[-2:]
+            th, tw = t.shape[-2:]
+            raise StudioError(f"mask is {mw}x{mh} but the image is {tw}x{th}; they must match")
+        return self.mask.to(device=t.device, dtype=t.dtype)
+
+    def A(self, x):
+        return x * self._m(x)
+
+    A_adjoint = A
+    A_pinv = A
+
+    def AAt_solve(self, r, eps=0.0):
+        return r * self._m(r) / (1.0 + eps)
+
+    def check(self, y):
+        super().check(y)
+        self._m(y)
+        if self.mask.shape[1] not in (1, y.shape[1]):
+            raise StudioError(f"mask has {self.mask.shape[1]} channels, the image {y.shape[1]}")
+
+    def describe(self):
+        return f"inpaint ({self.mask.mean().item():.0%} of pixels kept)"
+
+
+def gaussian_kernel(sigma: float, size: int | None = None) -> torch.Tensor:
+    """A normalised isotropic Gaussian kernel (odd size, default ~6 sigma)."""
+    if sigma <= 0:
+        raise StudioError(f"Gaussian kernel width must be positive, got {sigma}")
+    size = size or 2 * math.ceil(3 * sigma) + 1
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    g = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = g[:, None] * g[None, :]
+    return (k / k.sum()).float()
+
+
+def _as_kernel(kernel) -> torch.Tensor:
+    k = torch.as_tensor(kernel, dtype=torch.float32)
+    while k.dim() > 2 and k.shape[0] == 1:
+        k = k[0]
+    if k.dim() != 2:
+        raise StudioError(f"a blur kernel must be a 2-D array, got shape {tuple(k.shape)}")
+    total = k.sum()
+    if not torch.isfinite(total) or total.abs() < 1e-8:
+        raise StudioError("the blur kernel sums to zero (or is not finite)")
+    return k / total
+
+
+class _FourierBlur:
+    """Circular convolution with a centred kernel, cached per image size/device."""
+
+    def __init__(self, kernel: torch.Tensor):
+        self.kernel = kernel
+        self._cache: dict = {}
+
+    def spectrum(self, h: int, w: int, device, dtype) -> torch.Tensor:
+        key = (h, w, str(device), dtype)
+        if key not in self._cache:
+            kh, kw = self.kernel.shape
+            if kh > h or kw > w:
+                raise StudioError(f"blur kernel {kw}x{kh} is larger than the image {w}x{h}")
+            pad = torch.zeros(h, w, dtype=torch.float64)
+            pad[:kh, :kw] = self.kernel.double()
+            # Put the kernel's centre at (0, 0) so blurring does not shift the image.
+            pad = torch.roll(pad, shifts=(-(kh // 2), -(kw // 2)), dims=(0, 1))
+            cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+            self._cache[key] = torch.fft.fft2(pad).to(device=device, dtype=cdtype)
+        return self._cache[key]
+
+    def apply(self, x: torch.Tensor, transpose: bool = False) -> torch.Tensor:
+        k = self.spectrum(*x.shape[-2:], x.device, x.dtype)
+        if transpose:
+            k = k.conj()
+        return torch.fft.ifft2(torch.fft.fft2(x) * k).real.to(x.dtype)
+
+
+def _pinv_eig(lam: torch.Tensor, eps: float) -> torch.Tensor:
+    """1/(lam + eps), with zero where lam (+eps) is numerically zero for lam's dtype."""
+    top = lam.abs().max().clamp(min=1e-30)
+    keep = (lam + eps) > 100 * torch.finfo(lam.dtype).eps * top
+    return torch.where(keep, 1.0 / (lam + eps).clamp(min=1e-30), torch.zeros_like(lam))
+
+
+class Deblurring(Operator):
+    """Circular convolution with ``kernel`` (normalised to sum 1; centred)."""
+
+    name = "deblur"
+
+    def __init__(self, kernel):
+        self.blur = _FourierBlur(_as_kernel(kernel))
+
+    def A(self, x):
+        return self.blur.apply(x)
+
+    def A_adjoint(self, y):
+        return self.blur.apply(y, transpose=True)
+
+    def _solve(self, r, eps):
+        k = self.blur.spectrum(*r.shape[-2:], r.device, r.dtype)
+        inv = _pinv_eig(k.abs() ** 2, eps)
+        return torch.fft.ifft2(torch.fft.fft2(r) * inv).real.to(r.dtype)
+
+    def AAt_solve(self, r, eps=0.0):
+        return self._solve(r, eps)
+
+    def A_pinv(self, y):
+        return self.A_adjoint(self._solve(y, 0.0))
+
+    def describe(self):
+        kh, kw = self.blur.kernel.shape
+        return f"deblur ({kw}x{kh} kernel)"
+
+
+class SuperResolution(Operator):
+    """Downscale by an integer ``factor``.
+
+    ``kernel``: ``"cubic"`` (MATLAB's antialiased bicubic ``imresize``, default),
+    ``"lanczos3"``/``"lanczos2"``/``"linear"`` (same, other kernels),
+    ``"gaussian:<sigma>"`` or a 2-D kernel tensor (circular blur, then keep
+    every ``factor``-th pixel starting at 0).
+    """
+
+    name = "sr"
+
+    def __init__(self, factor: int, kernel="cubic"):
+        if isinstance(factor, float) and not factor.is_integer():
+            raise StudioError(f"super-resolution factor must be a whole number, got {factor}")
+        factor = int(factor)
+        if factor < 2:
+            raise StudioError(f"super-resolution factor must be 2 or more, got {factor}")
+        self.factor = factor
+        self.blur: _FourierBlur | None = None
+        if isinstance(kernel, str) and kernel.startswith("gaussian:"):
+            try:
+                sigma = float(kernel.split(":", 1)[1])
+            except ValueError as exc:
+                raise StudioError(f"bad kernel {kernel!r}: write gaussian:<width>, e.g. gaussian:1.6") from exc
+            kernel = gaussian_kernel(sigma)
+        if isinstance(kernel, str):
+            if kernel not in KERNELS:
+                raise StudioError(f"unknown SR kernel {kernel!r}; choose from {sorted(KERNELS)}, "
+                                  "gaussian:<width> or a kernel image")
+            self.kernel = kernel
+        else:
+            self.kernel = "custom"
+            self.blur = _FourierBlur(_as_kernel(kernel))
+
+    # --- sizes ---
+    def x_size(self, y_size):
+        return (y_size[0] * self.factor, y_size[1] * self.factor)
+
+    def _check_hr(self, x: torch.Tensor) -> None:
+        h, w = x.shape[-2:]
+        if h % self.factor or w % self.factor:
+            raise StudioError(f"image size {w}x{h} is not divisible by the SR factor {self.factor}; "
+                              f"crop it to a multiple of {self.factor} first")
+
+    # --- matrix form (resize kernels) ---
+    def _matrices(self, hr: tuple[int, int], device, dtype):
+        s = 1.0 / self.factor
+        mh = resize_matrix(hr[0], hr[0] // self.factor, s, self.kernel, True, device, dtype)
+        mw = resize_matrix(hr[1], hr[1] // self.factor, s, self.kernel, True, device, dtype)
+        return mh, mw
+
+    def _eig(self, hr, device, dtype):
+        # A A^T = (Mh Mh^T) kron (Mw Mw^T): eigen-decompose each small factor (cached).
+        key = ("eig", hr, str(device), dtype)
+        cache = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            out = []
+            for m in self._matrices(hr, "cpu", torch.float64):
+                lam, u = torch.linalg.eigh(m @ m.T)
+                out += [lam.to(device, dtype), u.to(device, dtype)]
+            cache[key] = tuple(out)
+        return cache[key]
+
+    # --- the operator ---
+    def A(self, x):
+        self._check_hr(x)
+        if self.blur is None:
+            return imresize(x, scale=1.0 / self.factor, kernel=self.kernel)
+        return self.blur.apply(x)[..., ::self.factor, ::self.factor]
+
+    def A_adjoint(self, y):
+        hr = self.x_size(y.shape[-2:])
+        if self.blur is None:
+            return imresize_adjoint(y, hr, scale=1.0 / self.factor, kernel=self.kernel)
+        up = y.new_zeros(*y.shape[:-2], *hr)
+        up[..., ::self.factor, ::self.factor] = y
+        return self.blur.apply(up, transpose=True)
+
+    def AAt_solve(self, r, eps=0.0):
+        hr = self.x_size(r.shape[-2:])
+        if self.blur is None:
+            lh, uh, lw, uw = self._eig(hr, r.device, r.dtype)
+            inv = _pinv_eig(lh[:, None] * lw[None, :], eps)
+            return uh @ ((uh.T @ r @ uw) * inv) @ uw.T
+        # S K K^T S^T is circulant on the LR grid: its spectrum is the mean of
+        # |K|^2 over the factor^2 aliased copies of each LR frequency.
+        f = self.factor
+        k2 = self.blur.spectrum(*hr, r.device, r.dtype).abs() ** 2
+        h, w = r.shape[-2:]
+        lam = k2.reshape(f, h, f, w).mean(dim=(0, 2))
+        return torch.fft.ifft2(torch.fft.fft2(r) * _pinv_eig(lam, eps)).real.to(r.dtype)
+
+    def A_pinv(self, y):
+        return self.A_adjoint(self.AAt_solve(y, 0.0))
+
+    def describe(self):
+        return f"sr x{self.factor} ({self.kernel})"
+
+
+# ---------------------------------------------------------------- degradations
+
+def _generator(seed: int) -> torch.Generator:
+    # Draw on the CPU so the same seed gives the same input on every device.
+    return torch.Generator().manual_seed(int(seed))
+
+
+def add_gaussian_noise(x: torch.Tensor, sigma: float, seed: int = 0, clip: bool = False) -> torch.Tensor:
+    """``x + N(0, (sigma/255)^2)``; ``sigma`` on the 0-255 scale. Not clipped by default
+    (the SURE losses assume unclipped Gaussian noise)."""
+    noise = torch.randn(x.shape, generator=_generator(seed)) * (sigma / 255.0)
+    y = x + noise.to(x.device, x.dtype)
+    return y.clamp(0, 1) if clip else y
+
+
+def bernoulli_mask(size: tuple[int, int], keep: float = 0.5, seed: int = 0,
+                   channels: int = 1) -> torch.Tensor:
+    """A (1, channels, H, W) mask keeping each pixel with probability ``keep``."""
+    if not 0 < keep <= 1:
+        raise StudioError(f"keep probability must be in (0, 1], got {keep}")
+    u = torch.rand((1, 1, *size), generator=_generator(seed))
+    return (u < keep).float().expand(1, channels, *size).contiguous()
+
+
+def text_mask(size: tuple[int, int], seed: int = 0, text: str | None = None,
+              stroke: int | None = None) -> torch.Tensor:
+    """A (1, 1, H, W) mask that hides lines of text (0 under the letters)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    h, w = size
+    rng = np.random.default_rng(seed)
+    words = text or "deep image prior restores text overlays from one image "
+    img = Image.new("L", (w, h), 255)
+    draw = ImageDraw.Draw(img)
+    font_size = max(8, h // 12)
+    try:
+        font = ImageFont.load_default(size=font_size)
+    except TypeError:  # old Pillow: fixed-size bitmap font
+        font = ImageFont.load_default()
+    stroke = stroke if stroke is not None else max(1, font_size // 10)
+    y = int(rng.integers(0, font_size))
+    while y < h:
+        offset = int(rng.integers(0, len(words)))
+        line = (words[offset:] + words) * 3
+        draw.text((-int(rng.integers(0, font_size)), y), line, fill=0, font=font, stroke_width=stroke,
+                  stroke_fill=0)
+        y += int(font_size * 1.6)
+    arr = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)
+    return (arr > 0.5).float()[None, None]
+
+
+def bicubic_lr(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """The standard "MATLAB bicubic" low-resolution input (size must divide)."""
+    return SuperResolution(factor, "cubic").A(x)
+
+
+def degrade(x: torch.Tensor, operator: Operator, sigma: float = 0.0, seed: int = 0) -> torch.Tensor:
+    """``A(x)`` plus Gaussian noise of ``sigma`` (0-255 scale), reproducible from ``seed``.
+    For inpainting the noise is added only where pixels are observed."""
+    y = operator.A(x)
+    if sigma > 0:
+        y = add_gaussian_noise(y, sigma, seed)
+        if isinstance(operator, Inpainting):
+            y = operator.A(y)
+    return y
+
+
+def psnr(x: torch.Tensor, ref: torch.Tensor, border: int = 0) -> float:
+    """PSNR in dB of images in [0, 1] (``x`` clipped), optionally shaving a border."""
+    if border:
+        x, ref = x[..., border:-border, border:-border], ref[..., border:-border, border:-border]
+    mse = torch.mean((x.clamp(0, 1) - ref) ** 2).item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+

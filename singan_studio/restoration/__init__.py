@@ -1,0 +1,89 @@
+"""Restoring an image from one degraded observation, with no training data.
+
+``restore(y, operator, method="dip")`` recovers ``x`` from ``y = A(x) + noise``
+for an operator of :mod:`singan_studio.physics`. Methods are registered in
+:data:`METHODS` (name -> callable); each method module registers itself with
+:func:`register_method`, and its module name is listed in ``METHOD_MODULES``
+(another area adds its methods by adding its module there).
+
+A method is called as ``fn(y, operator, config=None, progress=None, seed=0,
+reference=None, **overrides) -> RestoreResult`` with ``y`` already on the
+working device and checked against the operator. ``reference`` (the clean
+image, for benchmarks and tests only) lets a method record a PSNR history.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Callable
+
+import torch
+
+from ..devices import pick_device
+from ..errors import StudioError
+from ..physics import Operator
+from .results import RestoreProgress, RestoreResult, make_config
+
+__all__ = ["restore", "METHODS", "register_method", "RestoreResult", "RestoreProgress", "make_config"]
+
+METHODS: dict[str, Callable[..., RestoreResult]] = {}
+
+# Modules that register methods when imported (relative to this package).
+METHOD_MODULES: tuple[str, ...] = ()
+
+
+def register_method(name: str):
+    """Decorator: add a restoration function to :data:`METHODS` under ``name``."""
+
+    def deco(fn):
+        METHODS[name] = fn
+        return fn
+
+    return deco
+
+
+def _load_methods() -> None:
+    for module in METHOD_MODULES:
+        importlib.import_module(f"{__name__}.{module}")
+
+
+def available_methods() -> list[str]:
+    _load_methods()
+    return sorted(METHODS)
+
+
+def restore(y: torch.Tensor, operator: Operator, method: str = "dip", config=None,
+            progress=None, seed: int = 0, device="auto", reference: torch.Tensor | None = None,
+            **overrides) -> RestoreResult:
+    """Restore the clean image from observation ``y`` ((1, C, H, W) or (C, H, W) in [0, 1]).
+
+    ``config`` is the method's configuration dataclass (defaults when None);
+    keyword ``overrides`` change single fields (``iterations=500``). The result's
+    ``image`` is on ``y``'s device.
+    """
+    _load_methods()
+    if method not in METHODS:
+        raise StudioError(f"unknown restoration method {method!r}; choose from {', '.join(sorted(METHODS))}")
+    if not isinstance(operator, Operator):
+        raise StudioError(f"operator must be a physics.Operator, got {type(operator).__name__}")
+    y = torch.as_tensor(y)
+    if y.dim() == 3:
+        y = y[None]
+    operator.check(y)
+    if y.shape[0] != 1:
+        raise StudioError(f"restore one image at a time (got a batch of {y.shape[0]})")
+    if not torch.isfinite(y).all():
+        raise StudioError("the observation contains NaN or infinite values")
+    home = y.device
+    dev = pick_device(device)
+    y = y.to(dev, torch.float32)
+    if reference is not None:
+        reference = reference.to(dev, torch.float32)
+    t0 = time.perf_counter()
+    result = METHODS[method](y, operator, config=config, progress=progress, seed=seed,
+                             reference=reference, **overrides)
+    result.seconds = time.perf_counter() - t0
+    result.image = result.image.to(home)
+    result.extras = {k: (v.to(home) if torch.is_tensor(v) else v) for k, v in result.extras.items()}
+    return result
