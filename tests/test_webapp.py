@@ -1,0 +1,225 @@
+"""The web studio through its HTTP API (gradio_client), with the app running in-process.
+
+The app gets a temporary working folder, and a "shipped" folder holding the
+session's tiny model as ``demo``; training requests are made tiny through
+``train_overrides``.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+gr = pytest.importorskip("gradio")
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+
+from singan_studio import load, webapp  # noqa: E402
+from tests.conftest import tiny_array  # noqa: E402
+from singan_studio.errors import ImageError, ModelFileError, StudioError  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "apps"))
+import studio  # noqa: E402
+
+TINY_TRAINING = dict(max_size=48, min_size=16, scale_factor=0.7, iters=6, iters_fine=3, crop=0,
+                     bank_size=0, d_steps=1, g_steps=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, tiny_model_path):
+    shipped = tmp_path_factory.mktemp("checkpoints")
+    shutil.copyfile(tiny_model_path, shipped / "demo.safetensors")
+    work = tmp_path_factory.mktemp("studio-work")
+    demo = studio.build_app(work, shipped=[shipped], device="cpu", max_upload_mb=1,
+                            train_overrides=TINY_TRAINING)
+    port = free_port()
+    studio.launch(demo, port=port, block=False)
+    yield demo, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture()
+def client(app, tmp_path):
+    return Client(app[1], verbose=False, download_files=str(tmp_path))
+
+
+def png(tmp_path, arr, name="image.png") -> str:
+    path = tmp_path / name
+    Image.fromarray(arr).save(path)
+    return str(path)
+
+
+def read(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+# ---------------------------------------------------------------- plain logic
+def test_safe_name_never_makes_a_path():
+    for evil in ["../../etc/passwd", "a/b", "..", "", "   ", "x" * 300, "name.safetensors", "C:\\win"]:
+        name = webapp.safe_name(evil)
+        assert "/" not in name and "\\" not in name and "." not in name and 0 < len(name) <= 48
+    assert webapp.safe_name("my texture") == "my-texture"
+    assert webapp.safe_name("coffee", {"coffee", "Coffee-2"}) == "coffee-3"
+
+
+def test_workspace_lists_looks_up_and_imports(tmp_path, tiny_model_path):
+    shipped = tmp_path / "ck"
+    shipped.mkdir()
+    shutil.copyfile(tiny_model_path, shipped / "demo.safetensors")
+    (shipped / ".demo.safetensors.part").write_bytes(b"half a file")
+    ws = webapp.Workspace(tmp_path / "work", shipped=[shipped])
+    assert ws.names() == ["demo"] and ws.entry("demo").shipped
+    with pytest.raises(StudioError, match="no model called"):
+        ws.entry("../ck/demo")
+    name = ws.import_model(tiny_model_path)  # "coffee"
+    assert ws.entry(name).path.parent == ws.models_dir and not ws.entry(name).shipped
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    with pytest.raises(ModelFileError):
+        ws.import_model(fake)
+    assert "fake" not in ws.names()
+    with pytest.raises(ModelFileError, match="not a model file"):
+        ws.import_model(tmp_path / "ck" / ".demo.safetensors.part")
+
+
+def test_editor_mask_and_upload_checks(tmp_path):
+    bg = np.full((40, 50, 4), 255, np.uint8)
+    layer = np.zeros((40, 50, 4), np.uint8)
+    with pytest.raises(ImageError, match="mask is empty"):
+        webapp.editor_image_and_mask({"background": bg, "layers": [layer], "composite": bg})
+    layer[10:20, 5:15, 3] = 255
+    rgb, mask = webapp.editor_image_and_mask({"background": bg, "layers": [layer], "composite": bg})
+    assert rgb.shape == (40, 50, 3) and mask.sum() == 100 and mask[10:20, 5:15].all()
+    big = png(tmp_path, np.random.default_rng(0).integers(0, 255, (700, 900, 3), np.uint8), "big.png")
+    with pytest.raises(ImageError, match="limit is 1 MB"):
+        webapp.read_upload(big, max_mb=1)
+    x, notes = webapp.read_upload(big, max_side=300, max_mb=5)
+    assert x.shape[-2:] == (233, 300) and "downscaled to 300x233" in notes[0]
+
+
+# ---------------------------------------------------------------- through the API
+def test_models_listed_and_described(client):
+    update = client.predict("demo", api_name="/list_models")
+    assert update["value"] == "demo"
+    text, slider = client.predict("demo", api_name="/describe")
+    assert "demo model" in text and "scales trained" in text
+    assert slider["maximum"] == 3  # the tiny model has 4 scales
+
+
+def test_generate_sizes_seeds_and_zip(client, tiny_model_path):
+    gallery, archive = client.predict("demo", 3, 5, 2.0, 1.0, 0, api_name="/generate")
+    images = [read(item["image"]) for item in gallery]
+    h, w = load(tiny_model_path, "cpu").sizes[-1]
+    assert len(images) == 3 and all(im.shape == (h, 2 * w, 3) for im in images)
+    assert not np.array_equal(images[0], images[1])  # different seeds, different samples
+    with zipfile.ZipFile(archive) as zf:
+        names = sorted(zf.namelist())
+        assert len(names) == 3
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(zf.read(names[0])))), images[0])
+    again, _ = client.predict("demo", 1, 5, 2.0, 1.0, 0, api_name="/generate")
+    assert np.array_equal(read(again[0]["image"]), images[0])  # seed 5 again: the same image
+
+
+def test_generate_refuses_unknown_model_and_bad_scale(client):
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict("../../etc/passwd", 1, 0, 1.0, 1.0, 0, api_name="/generate")
+    with pytest.raises(Exception, match="start scale 7 is out of range"):
+        client.predict("demo", 1, 0, 1.0, 1.0, 7, api_name="/generate")
+
+
+def test_two_users_wait_their_turn(app, tmp_path):
+    users = [Client(app[1], verbose=False, download_files=str(tmp_path / f"u{k}")) for k in range(2)]
+    jobs = [c.submit("demo", 4, k, 1.0, 1.0, 0, api_name="/generate") for k, c in enumerate(users)]
+    results = [job.result(timeout=60) for job in jobs]
+    assert all(len(gallery) == 4 for gallery, _ in results)
+
+
+def test_train_names_progress_and_selects(client, tmp_path, app):
+    ws = app[0].studio_workspace
+    image = png(tmp_path, tiny_array())
+    job = client.submit(handle_file(image), "../../my new/texture", "preview", api_name="/train")
+    status, previews, dropdown = job.result(timeout=120)
+    outputs = job.outputs()
+    assert len(outputs) >= 2  # one update per finished scale, then the final one
+    name = dropdown["value"]
+    assert name.startswith("my-new-texture") and "is trained" in status
+    assert ws.entry(name).path.parent == ws.models_dir and ws.entry(name).path.is_file()
+    assert len(previews) == 3
+    text, _ = client.predict(name, api_name="/describe")
+    assert "your model" in text
+
+
+def test_train_failure_paths(client, tmp_path):
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("not an image")
+    with pytest.raises(Exception, match="Invalid file type"):
+        client.predict(handle_file(str(bogus)), "", "fast", api_name="/train")
+    fake_png = tmp_path / "fake.png"
+    fake_png.write_text("not an image either")
+    with pytest.raises(Exception, match="cannot read"):
+        client.predict(handle_file(str(fake_png)), "", "fast", api_name="/train")
+    with pytest.raises(Exception, match="upload a training image"):
+        client.predict(None, "", "fast", api_name="/train")
+    big = png(tmp_path, np.random.default_rng(0).integers(0, 255, (700, 900, 3), np.uint8), "big.png")
+    with pytest.raises(Exception, match="(?i)size|limit"):
+        client.predict(handle_file(big), "", "fast", api_name="/train")
+
+
+def test_cancel_stops_training(tmp_path, monkeypatch):
+    slow = dict(TINY_TRAINING, iters=5000, iters_fine=5000)  # would take minutes
+    # build_app points Gradio's cache at its working folder; give it back to the module's app after.
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "work" / "gradio"))
+    demo = studio.build_app(tmp_path / "work", shipped=[], device="cpu", train_overrides=slow)
+    port = free_port()
+    studio.launch(demo, port=port, block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=str(tmp_path))
+        image = png(tmp_path, tiny_array())
+        job = client.submit(handle_file(image), "to-cancel", "preview", api_name="/train")
+        deadline = time.time() + 30
+        while time.time() < deadline and job.status().code.name != "PROGRESS":
+            time.sleep(0.2)
+        assert "Cancelling" in client.predict(api_name="/cancel_training")
+        t0 = time.time()
+        status = job.result(timeout=30)[0]
+        assert time.time() - t0 < 10  # stopped after the current step, not at the end
+        assert "cancelled" in status.lower()
+        assert "No training" in client.predict(api_name="/cancel_training")
+    finally:
+        demo.close()
+
+
+def test_load_and_download_model(client, tiny_model_path, tmp_path, app):
+    upload = tmp_path / "uploaded model.safetensors"
+    shutil.copyfile(tiny_model_path, upload)
+    dropdown, _ = client.predict(handle_file(str(upload)), api_name="/load_model")
+    assert dropdown["value"] == "uploaded-model"
+    path = client.predict("uploaded-model", api_name="/model_file")
+    assert Path(path).read_bytes() == Path(tiny_model_path).read_bytes()
+    fake = tmp_path / "fake.safetensors"
+    fake.write_bytes(b"garbage")
+    with pytest.raises(Exception, match="not a singan-studio model"):
+        client.predict(handle_file(str(fake)), api_name="/load_model")
+    with pytest.raises(Exception, match="Invalid file type"):
+        client.predict(handle_file(png(tmp_path, np.zeros((20, 20, 3), np.uint8))), api_name="/load_model")
+
+
+def test_training_image_preview_downscales(client, tmp_path):
+    arr = np.asarray(Image.fromarray(tiny_array()).resize((400, 300)))
+    shown = client.predict(handle_file(png(tmp_path, arr)), api_name="/show_training_image")
+    assert read(shown).shape == (188, 250, 3)  # the fast preset's working size
