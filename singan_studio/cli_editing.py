@@ -1,0 +1,366 @@
+"""Command-line editing: retarget, harmonize, edit, paint, super-resolve, animate.
+
+``retarget`` and ``animate`` work in batches: give several model files, or
+images or folders of images (each is trained first with ``--preset``, and
+its model kept in its output folder). Each input gets one output folder and
+one summary line; a bad input is reported and skipped, and the exit status
+is 1 if any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from .cli import _positive_float, _size
+from .errors import ImageError, StudioError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+MODEL_SUFFIX = ".safetensors"
+
+
+# ---------------------------------------------------------------------- helpers
+def _pair(text: str) -> tuple[float, float]:
+    """'H,W' factors -> (H, W)."""
+    try:
+        h, w = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected height,width factors like 1,2 (got {text!r})") from None
+    return h, w
+
+
+def _notes(caught) -> None:
+    for w in caught:
+        print(f"note: {w.message}", file=sys.stderr)
+
+
+def _run(fn, *args, **kwargs):
+    """Call an editing function, printing its resize notices as notes on stderr."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from .editing import ResizeNotice
+
+        result = fn(*args, **kwargs)
+    _notes([w for w in caught if issubclass(w.category, ResizeNotice)])
+    return result
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    """Folders become their image and model files (sorted); files pass through."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | {MODEL_SUFFIX})
+            if not found:
+                print(f"{p}: no images or model files in this folder", file=sys.stderr)
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def _model_for(path: Path, args, out_dir: Path):
+    """Load a model file, or train one on an image (kept as out_dir/model.safetensors)."""
+    from .checkpoint import load, read_metadata
+
+    if path.suffix.lower() == MODEL_SUFFIX:
+        read_metadata(path)
+        return load(path, args.device)
+    from .progress import TrainBar
+    from .training import train
+
+    if not path.exists():
+        raise ImageError(f"not found: {path}")
+    bar = TrainBar(f"training {path.name}", disable=args.quiet)
+    try:
+        return train(path, preset=args.preset, output=out_dir / "model.safetensors", device=args.device,
+                     progress=bar)
+    finally:
+        bar.close()
+
+
+def _batch(args, process) -> int:
+    """Run ``process(model, out_dir) -> summary`` on every input; one line each."""
+    inputs = _expand(args.inputs)
+    if not inputs:
+        raise StudioError("no inputs to process")
+    out_root = Path(args.output)
+    failures = 0
+    for path in inputs:
+        out_dir = out_root / path.stem
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            model = _model_for(path, args, out_dir)
+            print(f"{path}: {process(model, out_dir)} -> {out_dir}")
+        except StudioError as exc:
+            if len(inputs) == 1:
+                raise
+            failures += 1
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _read_rgb(path: str):
+    """The image's colours, ignoring any alpha (which may be the mask), plus its alpha or None."""
+    import numpy as np
+    from PIL import Image, ImageOps
+
+    from .images import from_pil, read_image
+
+    read_image(path)  # one clear error for a missing or unreadable file
+    img = ImageOps.exif_transpose(Image.open(path))
+    alpha = None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3] / 255
+    rgb = img.convert("L" if img.mode in ("L", "LA", "I;16", "I", "1") else "RGB")
+    return from_pil(rgb), alpha
+
+
+def _mask_from(alpha, luminance_of: str | None):
+    """A mask from alpha when it marks a region, else from luminance of ``luminance_of``."""
+    import numpy as np
+    import torch
+    from PIL import Image, ImageOps
+
+    if alpha is not None and (alpha < 0.5).any() and (alpha > 0.5).any():
+        m = alpha > 0.5
+    elif luminance_of is not None:
+        m = np.asarray(ImageOps.exif_transpose(Image.open(luminance_of)).convert("L")) > 127
+    else:
+        return None
+    return torch.from_numpy(m.astype(np.float32))[None, None]
+
+
+def _image_and_mask(image_path: str, mask_path: str | None):
+    image, alpha = _read_rgb(image_path)
+    if mask_path is not None:
+        _, mask_alpha = _read_rgb(mask_path)
+        return image, _mask_from(mask_alpha, mask_path)
+    mask = _mask_from(alpha, None)
+    if mask is None:
+        raise StudioError(f"{image_path} has no transparency to use as the mask; give --mask MASK")
+    return image, mask
+
+
+def _save_single(args, result, label: str) -> int:
+    from .images import save_image
+
+    out, scales = result if isinstance(result, tuple) else (result, None)
+    path = save_image(out, args.output)
+    extra = f" (start scales {scales[0]}..{scales[-1]}, left to right)" if scales else ""
+    print(f"{label}: {out.shape[-1]}x{out.shape[-2]}{extra} -> {path}")
+    return 0
+
+
+def _injection(args, op, **kw):
+    from . import editing
+    from .checkpoint import load
+
+    model = load(args.model, args.device)
+    if args.all_scales:
+        return _run(editing.all_scales, op, model, **kw)
+    return _run(op, model, start_scale=args.start_scale, **kw)
+
+
+# ---------------------------------------------------------------------- commands
+def cmd_retarget(args) -> int:
+    from . import editing
+    from .images import check_writable, save_image
+    from .video import write_video
+
+    scale = None
+    if args.size is None:
+        scale = (args.scale_h or 1.0, args.scale_w or 1.0)
+    formats = [f.strip().lower() for f in args.sweep.split(",")] if args.sweep else []
+    if any(f not in ("mp4", "gif") for f in formats):
+        raise StudioError(f"--sweep takes mp4, gif or mp4,gif (got {args.sweep!r})")
+    check_writable(Path(args.output) / "x")
+
+    def process(model, out_dir: Path) -> str:
+        if args.all_scales:
+            out, scales = _run(editing.all_scales, editing.retarget, model, size=args.size, scale=scale,
+                               seed=args.seed)
+            save_image(out, out_dir / "retarget_all_scales.png")
+            text = f"strip of start scales {scales[0]}..{scales[-1]}"
+        else:
+            out = editing.retarget(model, size=args.size, scale=scale, start_scale=args.start_scale,
+                                   seed=args.seed)
+            save_image(out, out_dir / "retarget.png")
+            text = f"retargeted to {out.shape[-1]}x{out.shape[-2]}"
+        if formats:
+            frames = editing.retarget_sweep(model, args.sweep_max, args.sweep_min, args.frames,
+                                            args.start_scale, args.seed)
+            for f in formats:
+                write_video(frames, out_dir / f"sweep.{f}", args.fps)
+            text += f", sweep of {len(frames)} frames ({', '.join(formats)})"
+        return text
+
+    return _batch(args, process)
+
+
+def cmd_animate(args) -> int:
+    from . import editing
+    from .images import check_writable
+    from .video import write_video
+
+    formats = [f.strip().lower() for f in args.format.split(",")]
+    if not formats or any(f not in ("mp4", "gif") for f in formats):
+        raise StudioError(f"--format takes mp4, gif or mp4,gif (got {args.format!r})")
+    check_writable(Path(args.output) / "x")
+
+    def process(model, out_dir: Path) -> str:
+        frames = editing.animate(model, args.frames, args.start_scale, args.smoothness, args.seed)
+        for f in formats:
+            write_video(frames, out_dir / f"animation.{f}", args.fps)
+        h, w = frames[0].shape[:2]
+        return f"{len(frames)} frames {w}x{h} from start scale {args.start_scale} ({', '.join(formats)})"
+
+    return _batch(args, process)
+
+
+def cmd_harmonize(args) -> int:
+    from . import editing
+    from .images import check_writable
+    from .progress import TrainBar
+
+    check_writable(args.output)
+    image, mask = _image_and_mask(args.image, args.mask)
+    kw = dict(fine_tune_steps=args.fine_tune, seed=args.seed)
+    bar = TrainBar("fine-tuning", disable=args.quiet or not args.fine_tune)
+    try:
+        result = _injection(args, editing.harmonize, image=image, mask=mask, progress=bar, **kw)
+    finally:
+        bar.close()
+    return _save_single(args, result, "harmonized")
+
+
+def cmd_edit(args) -> int:
+    from . import editing
+    from .images import check_writable
+
+    check_writable(args.output)
+    image, mask = _image_and_mask(args.image, args.mask)
+    return _save_single(args, _injection(args, editing.edit, image=image, mask=mask, seed=args.seed), "edited")
+
+
+def cmd_paint(args) -> int:
+    from . import editing
+    from .images import check_writable
+
+    check_writable(args.output)
+    painting, _ = _read_rgb(args.painting)
+    result = _injection(args, editing.paint, painting=painting, quantize=not args.no_quantize,
+                        seed=args.seed, colors=args.colors)
+    return _save_single(args, result, "painted")
+
+
+def cmd_super_resolve(args) -> int:
+    from . import editing
+    from .checkpoint import load, read_metadata
+    from .images import check_writable, save_image
+    from .progress import TrainBar
+
+    check_writable(args.output)
+    source = Path(args.input)
+    if source.suffix.lower() == MODEL_SUFFIX:
+        read_metadata(source)
+        model = load(source, args.device)
+    else:
+        model_path = Path(args.output).with_suffix(".sr.safetensors")
+        bar = TrainBar(f"training {source.name} for x{args.factor:g}", disable=args.quiet)
+        try:
+            model = editing.train_for_super_resolution(str(source), args.factor, preset=args.preset,
+                                                       output=model_path, device=args.device, progress=bar)
+        finally:
+            bar.close()
+        print(f"model for super-resolution -> {model_path}", file=sys.stderr)
+    out = editing.super_resolve(model, args.factor, args.seed, noise_scale=args.noise_scale,
+                                consistency=not args.no_consistency)
+    path = save_image(out, args.output)
+    h, w = model.sizes[-1]
+    print(f"super-resolved {w}x{h} x{args.factor:g} -> {out.shape[-1]}x{out.shape[-2]} -> {path}")
+    return 0
+
+
+# ---------------------------------------------------------------------- parser
+def _add_start(p: argparse.ArgumentParser, default_text: str) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--start-scale", type=int, default=None,
+                   help=f"scale to inject at (default: {default_text}); lower changes more")
+    g.add_argument("--all-scales", action="store_true",
+                   help="render every start scale side by side (labelled) to choose one")
+
+
+def _add_batch(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("inputs", nargs="+", help="model files, images or folders (images are trained first)")
+    p.add_argument("-o", "--output", default=what, help=f"output folder, one subfolder per input (default ./{what})")
+    p.add_argument("--preset", default="fast", help="training recipe for image inputs (default: fast)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+
+
+def register(subparsers, add_common) -> dict:
+    p = subparsers.add_parser("retarget", help="re-render training images at a new size (and a resize sweep video)")
+    _add_batch(p, "retargeted")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--size", type=_size, help="output size WxH in pixels")
+    g.add_argument("--scale-w", type=_positive_float, default=None, help="width factor (default 1)")
+    p.add_argument("--scale-h", type=_positive_float, default=None, help="height factor (default 1)")
+    _add_start(p, "about a fifth up the pyramid")
+    p.add_argument("--sweep", default=None, metavar="FORMATS",
+                   help="also write a grow/shrink sweep video: mp4, gif or mp4,gif")
+    p.add_argument("--sweep-max", type=_pair, default=(1.0, 2.0), help="largest factors H,W (default 1,2)")
+    p.add_argument("--sweep-min", type=_pair, default=(1.0, 0.5), help="smallest factors H,W (default 1,0.5)")
+    p.add_argument("--frames", type=int, default=40, help="sweep frames (default 40)")
+    p.add_argument("--fps", type=float, default=15, help="video frame rate (default 15)")
+    add_common(p)
+
+    p = subparsers.add_parser("animate", help="looping videos by a random walk in noise space")
+    _add_batch(p, "animations")
+    p.add_argument("--frames", type=int, default=60, help="frames in the loop (default 60)")
+    p.add_argument("--start-scale", type=int, default=1, help="scales below this stay fixed (default 1)")
+    p.add_argument("--smoothness", type=float, default=0.9, help="momentum in [0, 1) (default 0.9)")
+    p.add_argument("--format", default="mp4,gif", help="mp4, gif or mp4,gif (default both)")
+    p.add_argument("--fps", type=float, default=15, help="frame rate (default 15)")
+    add_common(p)
+
+    for name, helptext, default_text in (
+            ("harmonize", "make a pasted object match the training image", "half-way up the pyramid"),
+            ("edit", "make a moved or copied region seamless", "half-way up the pyramid")):
+        p = subparsers.add_parser(name, help=helptext)
+        p.add_argument("model", help="model file")
+        p.add_argument("image", help="the pasted/edited image (its alpha is the mask if --mask is not given)")
+        p.add_argument("--mask", help="mask file: white (or opaque) marks the pasted/edited region")
+        _add_start(p, default_text)
+        if name == "harmonize":
+            p.add_argument("--fine-tune", type=int, default=0, metavar="STEPS",
+                           help="fine-tune the finer scales on this image first (e.g. 200; default off)")
+        p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+        p.add_argument("-o", "--output", default=f"{name}d.png", help=f"output image (default {name}d.png)")
+        add_common(p)
+
+    p = subparsers.add_parser("paint", help="turn a rough painting into an image with the model's textures")
+    p.add_argument("model", help="model file")
+    p.add_argument("painting", help="the painting (any size; resized to the model's)")
+    _add_start(p, "about a sixth up the pyramid")
+    p.add_argument("--no-quantize", action="store_true", help="keep the painting's colours as they are")
+    p.add_argument("--colors", type=int, default=8, help="palette size for quantising (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("-o", "--output", default="painted.png", help="output image (default painted.png)")
+    add_common(p)
+
+    p = subparsers.add_parser("super-resolve", help="SinGAN super-resolution (trains on the image if needed)")
+    p.add_argument("input", help="an image (trained for SR first) or a model file")
+    p.add_argument("--factor", type=_positive_float, default=4.0, help="enlargement (default 4)")
+    p.add_argument("--preset", default="fast", help="training recipe for an image input (default: fast)")
+    p.add_argument("--noise-scale", type=float, default=1.0, help="generator noise (0 = deterministic)")
+    p.add_argument("--no-consistency", action="store_true",
+                   help="skip the back-projection that makes the output shrink back to the input")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    p.add_argument("-o", "--output", default="super_resolved.png", help="output image")
+    add_common(p)
+
+    return {"retarget": cmd_retarget, "animate": cmd_animate, "harmonize": cmd_harmonize, "edit": cmd_edit,
+            "paint": cmd_paint, "super-resolve": cmd_super_resolve}
