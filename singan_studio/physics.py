@@ -31,7 +31,7 @@ from .resize import KERNELS, imresize, imresize_adjoint, resize_matrix
 
 __all__ = ["Operator", "Denoising", "Inpainting", "SuperResolution", "Deblurring",
            "gaussian_kernel", "add_gaussian_noise", "bernoulli_mask", "text_mask",
-           "bicubic_lr", "degrade", "psnr"]
+           "bicubic_lr", "degrade"]
 
 
 class Operator:
@@ -377,12 +377,4 @@ def degrade(x: torch.Tensor, operator: Operator, sigma: float = 0.0, seed: int =
         if isinstance(operator, Inpainting):
             y = operator.A(y)
     return y
-
-
-def psnr(x: torch.Tensor, ref: torch.Tensor, border: int = 0) -> float:
-    """PSNR in dB of images in [0, 1] (``x`` clipped), optionally shaving a border."""
-    if border:
-        x, ref = x[..., border:-border, border:-border], ref[..., border:-border, border:-border]
-    mse = torch.mean((x.clamp(0, 1) - ref) ** 2).item()
-    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
 

@@ -1,0 +1,71 @@
+"""Choosing which iterate to return: early stopping without the clean image, and averaging.
+
+Wang, Li, Zhuang et al. ("Early stopping for deep image prior", ES-WMV)
+observed that DIP's reconstruction quality peaks where its outputs change
+least: the variance of the last ``window`` outputs has a valley near the
+best iterate, then rises as the network starts fitting the noise or the
+artefacts. The rule: track that variance each step, remember the iterate at
+its minimum, and stop when no new minimum came for ``patience`` steps.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class RunningVarianceStop:
+    """Feed every output with :meth:`update`; read :attr:`best_step`/:attr:`best_image`.
+
+    The remembered iterate is the one in the middle of the lowest-variance
+    window (the variance describes the whole window, not its newest member).
+    """
+
+    def __init__(self, window: int = 50, patience: int = 200):
+        if window < 2 or patience < 1:
+            raise ValueError("window must be >= 2 and patience >= 1")
+        self.window, self.patience = window, patience
+        self.buffer: torch.Tensor | None = None  # ring of the last `window` outputs
+        self.kept: list[torch.Tensor | None] = []  # what to return for each ring slot
+        self.count = 0
+        self.best_var = float("inf")
+        self.best_step: int | None = None
+        self.best_image: torch.Tensor | None = None
+        self.variances: list[float] = []
+
+    def update(self, step: int, out: torch.Tensor, keep: torch.Tensor | None = None) -> bool:
+        """Record output ``out`` of iteration ``step``; ``keep`` is the image to return
+        if this iterate is chosen (default ``out``). Returns True when it is time to stop."""
+        out = out.detach()
+        if self.buffer is None:
+            self.buffer = out.new_zeros((self.window, *out.shape))
+            self.kept = [None] * self.window
+        slot = self.count % self.window
+        self.buffer[slot] = out
+        self.kept[slot] = (out if keep is None else keep.detach()).clone()
+        self.count += 1
+        if self.count < self.window:
+            return False
+        var = self.buffer.var(dim=0, unbiased=False).mean().item()
+        self.variances.append(var)
+        if var < self.best_var:
+            self.best_var = var
+            middle = (self.count - 1 - self.window // 2) % self.window
+            self.best_image = self.kept[middle]
+            self.best_step = step - self.window // 2
+        return step - self.best_step - self.window // 2 >= self.patience
+
+
+class MovingAverage:
+    """Exponential moving average of iterates, bias-corrected as in Adam.
+
+    Without the correction the first (grey) outputs of a short run would keep
+    a visible weight (0.99^200 = 13 % after 200 steps)."""
+
+    def __init__(self, decay: float):
+        self.decay, self.total, self.weight = decay, None, 0.0
+
+    def update(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.detach()
+        self.total = (1 - self.decay) * x if self.total is None else self.decay * self.total + (1 - self.decay) * x
+        self.weight = self.decay * self.weight + (1 - self.decay)
+        return self.total / self.weight
