@@ -27,11 +27,12 @@ for _var in ("NO_PROXY", "no_proxy"):
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from singan_studio import webapp  # noqa: E402
+from singan_studio import instant, webapp  # noqa: E402
 from singan_studio.config import PRESETS  # noqa: E402
 from singan_studio.devices import pick_device  # noqa: E402
 from singan_studio.errors import Cancelled, StudioError  # noqa: E402
-from singan_studio.images import read_image  # noqa: E402
+from singan_studio.images import fit_max_size, read_image  # noqa: E402
+from singan_studio.video import write_mp4  # noqa: E402
 
 log = logging.getLogger("singan_studio.studio")
 
@@ -104,7 +105,8 @@ def models_tab(ws, model_dd, jobs, train_overrides):
                 cancel_btn = gr.Button("Cancel training", variant="stop", elem_id="cancel-btn")
         with gr.Column():
             status = gr.Markdown("No training running.", elem_id="train-status")
-            previews = gr.Gallery(label="Samples after each finished scale", columns=3, format="png",
+            previews = gr.Gallery(label="Instant preview (no training), then samples after each finished scale",
+                                  columns=3, format="png",
                                   height=260, elem_id="train-previews")
             gr.Markdown("### Load or download a model")
             upload_model = gr.File(label="Load a model file (.safetensors)", file_types=[".safetensors"],
@@ -113,15 +115,20 @@ def models_tab(ws, model_dd, jobs, train_overrides):
                                elem_id="model-download")
 
     @user_errors
-    def show_training_image(path):
+    def show_training_image(path, progress=gr.Progress()):
+        """The working image, and instant (training-free) samples to look at while training."""
         if not path:
-            return None
+            return None, []
         webapp.check_size(path, ws.max_upload_mb)
         x, info = read_image(path, max_size=PRESETS["fast"].max_size)
         notice = webapp.downscale_notice(info.original_size, info.working_size)
         if notice:
             gr.Info(notice)
-        return webapp.images_to_arrays(x)[0]
+        progress(0, desc="instant preview")
+        # At most 128 px: seconds even on a busy CPU; only meant as a first look.
+        quick = instant.sample(fit_max_size(x, 128), n=3, seed=0, device=ws.device,
+                               progress=lambda p: progress(p.fraction, desc="instant preview"))
+        return webapp.images_to_arrays(x)[0], webapp.images_to_arrays(quick)
 
     @user_errors
     def run_training(path, name, recipe, request: gr.Request, progress=gr.Progress()):
@@ -179,7 +186,8 @@ def models_tab(ws, model_dd, jobs, train_overrides):
     def model_file(name):
         return str(ws.entry(name).path) if name else None
 
-    train_file.change(show_training_image, train_file, train_view, api_name="show_training_image")
+    train_file.change(show_training_image, train_file, [train_view, previews], api_name="show_training_image",
+                      **RENDER)
     train_btn.click(run_training, [train_file, train_name, preset], [status, previews, model_dd],
                     api_name="train", **TRAINING)
     cancel_btn.click(cancel_training, None, status, api_name="cancel_training", queue=False)
@@ -221,6 +229,226 @@ def generate_tab(ws, model_dd, scale_sliders):
     gallery.select(keep, shown, kept, api_visibility="private")
 
 
+def _image_out(label, elem_id):
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id)
+
+
+def _tensor_in(value, ws):
+    """An ImageEditor value to (image tensor, mask tensor or None, notices)."""
+    rgb, mask = webapp.editor_image_and_mask(value)
+    x, notes = webapp.array_to_tensor(rgb)
+    return x, webapp.resize_mask(mask, x.shape[-2:]), notes
+
+
+def retarget_tab(ws, model_dd, scale_sliders):
+    from singan_studio import editing
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            width = gr.Slider(0.5, 3, value=2, step=0.1, label="Width (× the training image)")
+            height = gr.Slider(0.5, 3, value=1, step=0.1, label="Height (× the training image)")
+            start = _scale_slider(scale_sliders, 0.2, info="low: more freedom; high: keeps the layout")
+            seed = gr.Number(0, precision=0, label="Seed")
+            with gr.Row():
+                btn = gr.Button("Retarget", variant="primary", elem_id="retarget-btn")
+                strip_btn = gr.Button("All scales", elem_id="retarget-all-btn")
+            frames = gr.Slider(8, 120, value=40, step=4, label="Sweep video frames")
+            sweep_btn = gr.Button("Make a sweep video", elem_id="sweep-btn")
+        with gr.Column(scale=2):
+            result = _image_out("Result", "retarget-out")
+            strip = _image_out("The same at every start scale", "retarget-strip")
+            video = gr.Video(label="Sweep", interactive=False, elem_id="sweep-video")
+
+    @user_errors
+    def run(name, w, h, start_scale, seed_value):
+        out = editing.retarget(ws.load(name), scale=(float(h), float(w)), start_scale=int(start_scale),
+                               seed=int(seed_value or 0))
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def run_all(name, w, h, seed_value):
+        strip_t, _ = editing.all_scales(editing.retarget, ws.load(name), scale=(float(h), float(w)),
+                                        seed=int(seed_value or 0))
+        return webapp.images_to_arrays(strip_t)[0]
+
+    @user_errors
+    def sweep(name, w, h, start_scale, seed_value, count, progress=gr.Progress()):
+        progress(0, desc="rendering frames")
+        frames_out = editing.retarget_sweep(ws.load(name), max_scale=(max(float(h), 1.0), max(float(w), 1.0)),
+                                            min_scale=(min(float(h), 1.0), min(float(w), 1.0)),
+                                            frames=int(count), start_scale=int(start_scale),
+                                            seed=int(seed_value or 0))
+        return str(write_mp4(frames_out, ws.job_dir() / f"{name}_sweep.mp4"))
+
+    btn.click(run, [model_dd, width, height, start, seed], result, api_name="retarget", **RENDER)
+    strip_btn.click(run_all, [model_dd, width, height, seed], strip, api_name="retarget_all_scales", **RENDER)
+    sweep_btn.click(sweep, [model_dd, width, height, start, seed, frames], video, api_name="retarget_sweep",
+                    **RENDER)
+
+
+def harmonize_tab(ws, model_dd, scale_sliders):
+    from singan_studio import editing
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("Upload your collage (an object pasted into a picture in the model's style, or "
+                        "a region moved), then **paint over the pasted or moved region** with the brush.")
+            editor = gr.ImageEditor(
+                label="Image and mask", type="numpy", image_mode="RGBA", elem_id="harm-editor", format="png",
+                layers=gr.LayerOptions(layers=["mask"], allow_additional_layers=False),
+                brush=gr.Brush(colors=["#ff00cc"], color_mode="fixed", default_size=12),
+                transforms=(), sources=("upload", "clipboard"), height=420)
+            use_real = gr.Button("Start from the model's training image", size="sm", elem_id="harm-use-real")
+        with gr.Column(scale=2):
+            operation = gr.Radio(["harmonize", "edit"], value="harmonize", label="Operation",
+                                 info="harmonize: a pasted object; edit: a moved or copied region")
+            start = _scale_slider(scale_sliders, 0.5, info="low: changes more; high: keeps more of your image")
+            steps = gr.Slider(0, 300, value=0, step=10, label="Fine-tuning steps (harmonize)",
+                              info="0 = instant; more adapts the model to your image (slower)")
+            seed = gr.Number(0, precision=0, label="Seed")
+            with gr.Row():
+                btn = gr.Button("Blend", variant="primary", elem_id="harm-btn")
+                strip_btn = gr.Button("All scales", elem_id="harm-all-btn")
+            result = _image_out("Result", "harm-out")
+    strip = _image_out("The same at every start scale", "harm-strip")
+
+    def operation_args(name, value, op, seed_value):
+        model = ws.load(name)
+        x, m, notes = _tensor_in(value, ws)
+        fn = editing.harmonize if op == "harmonize" else editing.edit
+        if op not in ("harmonize", "edit"):
+            raise StudioError(f"unknown operation {op!r}")
+        return model, fn, x, m, int(seed_value or 0), notes
+
+    @user_errors
+    def run(name, value, op, start_scale, fine_tune, seed_value, progress=gr.Progress()):
+        model, fn, x, m, seed_int, notes = operation_args(name, value, op, seed_value)
+        kw = dict(start_scale=int(start_scale), seed=seed_int)
+        if fn is editing.harmonize and int(fine_tune) > 0:
+            kw.update(fine_tune_steps=int(fine_tune),
+                      progress=lambda p: progress(p.fraction, desc=f"fine-tuning step {p.step}/{p.steps}"))
+        out, more = webapp.collect_notices(fn, model, x, m, **kw)
+        _notify(notes + more)
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def run_all(name, value, op, seed_value):
+        model, fn, x, m, seed_int, notes = operation_args(name, value, op, seed_value)
+        (strip_t, _), more = webapp.collect_notices(editing.all_scales, fn, model, x, m, seed=seed_int)
+        _notify(notes + more)
+        return webapp.images_to_arrays(strip_t)[0]
+
+    @user_errors
+    def training_image(name):
+        return webapp.images_to_arrays(ws.load(name).real)[0]
+
+    btn.click(run, [model_dd, editor, operation, start, steps, seed], result, api_name="harmonize", **RENDER)
+    strip_btn.click(run_all, [model_dd, editor, operation, seed], strip, api_name="harmonize_all_scales",
+                    **RENDER)
+    use_real.click(training_image, model_dd, editor, api_name="training_image")
+
+
+def paint_tab(ws, model_dd, scale_sliders):
+    from singan_studio import editing
+
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("Paint rough shapes with the model's own colours; the model renders them "
+                        "with its textures.")
+            canvas = gr.ImageEditor(
+                label="Canvas", type="numpy", image_mode="RGBA", elem_id="paint-editor", format="png",
+                brush=gr.Brush(colors=["#000000"], color_mode="defaults", default_size=16),
+                layers=gr.LayerOptions(layers=["paint"], allow_additional_layers=False),
+                transforms=(), sources=("upload", "clipboard"), height=420)
+            with gr.Row():
+                blank = gr.Button("Blank canvas", size="sm", elem_id="paint-blank")
+                reference = gr.Button("Training image as canvas", size="sm", elem_id="paint-reference")
+        with gr.Column(scale=2):
+            start = _scale_slider(scale_sliders, 0.15, info="low: freer; high: follows your strokes")
+            quantize = gr.Checkbox(True, label="Snap colours to the model's palette")
+            seed = gr.Number(0, precision=0, label="Seed")
+            btn = gr.Button("Paint", variant="primary", elem_id="paint-btn")
+            result = _image_out("Result", "paint-out")
+
+    def brush_for(model):
+        colours = editing.palette(model, 8)
+        return gr.Brush(colors=colours, default_color=colours[len(colours) // 2], color_mode="defaults",
+                        default_size=16)
+
+    @user_errors
+    def new_canvas(name, use_training_image):
+        if not name:
+            return gr.skip()
+        model = ws.load(name)
+        pal = editing.palette(model, 8)
+        image = (webapp.images_to_arrays(model.real)[0] if use_training_image
+                 else webapp.blank_canvas(model.sizes[-1], pal[-1]))
+        if image.ndim == 2:
+            image = np.repeat(image[..., None], 3, axis=2)
+        return gr.ImageEditor(value={"background": image, "layers": [], "composite": image},
+                              brush=brush_for(model))
+
+    @user_errors
+    def run(name, value, start_scale, snap, seed_value):
+        model = ws.load(name)
+        painting, notes = webapp.array_to_tensor(webapp.editor_composite(value))
+        out, more = webapp.collect_notices(editing.paint, model, painting, start_scale=int(start_scale),
+                                           quantize=bool(snap), seed=int(seed_value or 0))
+        _notify(notes + more)
+        return webapp.images_to_arrays(out)[0]
+
+    blank.click(lambda name: new_canvas(name, False), model_dd, canvas, api_name="blank_canvas")
+    reference.click(lambda name: new_canvas(name, True), model_dd, canvas, api_name="reference_canvas")
+    model_dd.change(lambda name: new_canvas(name, False), model_dd, canvas, api_visibility="private")
+    btn.click(run, [model_dd, canvas, start, quantize, seed], result, api_name="paint", **RENDER)
+
+
+def super_resolution_tab(ws, model_dd):
+    from singan_studio import editing
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            factor = gr.Slider(1.5, 4, value=2, step=0.5, label="Enlarge by")
+            noise = gr.Slider(0, 1, value=1, step=0.25, label="Invented detail",
+                              info="0: smoothest, closest to the original; 1: as the model learned it")
+            seed = gr.Number(0, precision=0, label="Seed")
+            btn = gr.Button("Super-resolve", variant="primary", elem_id="sr-btn")
+        with gr.Column(scale=2):
+            result = _image_out("Enlarged training image", "sr-out")
+
+    @user_errors
+    def run(name, f, noise_scale, seed_value):
+        out = editing.super_resolve(ws.load(name), float(f), seed=int(seed_value or 0),
+                                    noise_scale=float(noise_scale))
+        return webapp.images_to_arrays(out)[0]
+
+    btn.click(run, [model_dd, factor, noise, seed], result, api_name="super_resolve", **RENDER)
+
+
+def animate_tab(ws, model_dd, scale_sliders):
+    from singan_studio import editing
+
+    with gr.Row():
+        with gr.Column(scale=1):
+            frames = gr.Slider(8, 240, value=60, step=4, label="Frames")
+            start = _scale_slider(scale_sliders, 0.2, info="0: everything moves; higher: only finer detail")
+            smooth = gr.Slider(0, 0.98, value=0.9, step=0.02, label="Smoothness")
+            seed = gr.Number(0, precision=0, label="Seed")
+            btn = gr.Button("Animate", variant="primary", elem_id="animate-btn")
+        with gr.Column(scale=2):
+            video = gr.Video(label="Looping video (MP4)", interactive=False, loop=True, autoplay=True,
+                             elem_id="animate-video")
+
+    @user_errors
+    def run(name, count, start_scale, smoothness, seed_value, progress=gr.Progress()):
+        progress(0, desc="rendering frames")
+        frames_out = editing.animate(ws.load(name), frames=int(count), start_scale=int(start_scale),
+                                     smoothness=float(smoothness), seed=int(seed_value or 0))
+        return str(write_mp4(frames_out, ws.job_dir() / f"{name}_animation.mp4", fps=20))
+
+    btn.click(run, [model_dd, frames, start, smooth, seed], video, api_name="animate", **RENDER)
+
+
 # ---------------------------------------------------------------------- the app
 def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=webapp.MAX_UPLOAD_MB,
               train_overrides=None):
@@ -248,6 +476,16 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
                 models_tab(ws, model_dd, jobs, dict(train_overrides or {}))
             with gr.Tab("Generate", id="generate", elem_id="tab-generate"):
                 generate_tab(ws, model_dd, scale_sliders)
+            with gr.Tab("Retarget", id="retarget", elem_id="tab-retarget"):
+                retarget_tab(ws, model_dd, scale_sliders)
+            with gr.Tab("Harmonize / Edit", id="harmonize", elem_id="tab-harmonize"):
+                harmonize_tab(ws, model_dd, scale_sliders)
+            with gr.Tab("Paint", id="paint", elem_id="tab-paint"):
+                paint_tab(ws, model_dd, scale_sliders)
+            with gr.Tab("Super-resolve", id="super-resolve", elem_id="tab-super-resolve"):
+                super_resolution_tab(ws, model_dd)
+            with gr.Tab("Animate", id="animate", elem_id="tab-animate"):
+                animate_tab(ws, model_dd, scale_sliders)
 
         @user_errors
         def describe(name):

@@ -263,6 +263,27 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     return t
 
 
+def collect_notices(fn, *args, **kwargs):
+    """Call ``fn`` and return (its result, the messages of the UserWarnings it gave).
+
+    The editing operations warn (``ResizeNotice``) when they resize an input
+    to the model; the page shows these as notices instead of the log.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        result = fn(*args, **kwargs)
+    notes = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return result, [n[:1].upper() + n[1:] + "." for n in dict.fromkeys(notes)]
+
+
+def blank_canvas(size: tuple[int, int], colour: str = "#ffffff") -> np.ndarray:
+    """An (H, W, 3) uint8 canvas of one colour (hex) for the Paint tab."""
+    rgb = [int(colour.lstrip("#")[k:k + 2], 16) for k in (0, 2, 4)]
+    return np.broadcast_to(np.array(rgb, np.uint8), (*size, 3)).copy()
+
+
 # ---------------------------------------------------------------- outputs
 def images_to_arrays(batch: torch.Tensor) -> list[np.ndarray]:
     """``(N, C, H, W)`` in [0, 1] to a list of uint8 (H, W, C) arrays."""

@@ -11,6 +11,7 @@ import io
 import shutil
 import socket
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -116,9 +117,9 @@ def test_editor_mask_and_upload_checks(tmp_path):
 def test_models_listed_and_described(client):
     update = client.predict("demo", api_name="/list_models")
     assert update["value"] == "demo"
-    text, slider = client.predict("demo", api_name="/describe")
+    text, *sliders = client.predict("demo", api_name="/describe")
     assert "demo model" in text and "scales trained" in text
-    assert slider["maximum"] == 3  # the tiny model has 4 scales
+    assert len(sliders) >= 1 and all(s["maximum"] == 3 for s in sliders)  # the tiny model has 4 scales
 
 
 def test_generate_sizes_seeds_and_zip(client, tiny_model_path):
@@ -160,7 +161,7 @@ def test_train_names_progress_and_selects(client, tmp_path, app):
     assert name.startswith("my-new-texture") and "is trained" in status
     assert ws.entry(name).path.parent == ws.models_dir and ws.entry(name).path.is_file()
     assert len(previews) == 3
-    text, _ = client.predict(name, api_name="/describe")
+    text, *_ = client.predict(name, api_name="/describe")
     assert "your model" in text
 
 
@@ -221,5 +222,99 @@ def test_load_and_download_model(client, tiny_model_path, tmp_path, app):
 
 def test_training_image_preview_downscales(client, tmp_path):
     arr = np.asarray(Image.fromarray(tiny_array()).resize((400, 300)))
-    shown = client.predict(handle_file(png(tmp_path, arr)), api_name="/show_training_image")
+    shown, previews = client.predict(handle_file(png(tmp_path, arr)), api_name="/show_training_image")
     assert read(shown).shape == (188, 250, 3)  # the fast preset's working size
+    assert read(previews[0]["image"]).shape == (96, 128, 3)  # instant preview, small to be quick
+
+
+# ---------------------------------------------------------------- editing tabs
+def editor_value(tmp_path, background: np.ndarray, mask: np.ndarray | None = None) -> dict:
+    """What the browser sends for an ImageEditor: background, one layer, composite (RGBA files)."""
+    rgba = np.dstack([background, np.full(background.shape[:2], 255, np.uint8)])
+    layer = np.zeros_like(rgba)
+    if mask is not None:
+        layer[mask] = (255, 0, 204, 255)
+    composite = np.where(layer[..., 3:] > 0, layer, rgba)
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # files are uploaded at predict time: keep each
+    return {"background": handle_file(png(folder, rgba, "bg.png")),
+            "layers": [handle_file(png(folder, layer, "layer.png"))],
+            "composite": handle_file(png(folder, composite, "composite.png"))}
+
+
+def test_retarget_matches_the_library(client, tiny_model_path):
+    from singan_studio import editing
+    from singan_studio.images import to_uint8
+
+    model = load(tiny_model_path, "cpu")
+    got = read(client.predict("demo", 2.0, 1.0, 1, 3, api_name="/retarget"))
+    want = to_uint8(editing.retarget(model, scale=(1.0, 2.0), start_scale=1, seed=3))
+    assert np.array_equal(got, want)
+    strip = read(client.predict("demo", 1.0, 1.0, 0, api_name="/retarget_all_scales"))
+    assert strip.shape[1] > (model.n_scales - 1) * model.sizes[-1][1]
+
+
+def test_videos_are_mp4_with_the_asked_frames(client):
+    import imageio.v3 as iio
+
+    for video in (client.predict("demo", 1.5, 1.0, 1, 0, 8, api_name="/retarget_sweep"),
+                  client.predict("demo", 8, 1, 0.9, 0, api_name="/animate")):
+        video = video["video"] if isinstance(video, dict) else video
+        assert str(video).endswith(".mp4")
+        assert len(iio.imread(video, plugin="pyav" if _has_pyav() else None, index=None)) == 8
+
+
+def _has_pyav() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("av") is not None
+
+
+def test_harmonize_changes_only_near_the_mask(client, tmp_path, tiny_model_path):
+    model = load(tiny_model_path, "cpu")
+    h, w = model.sizes[-1]
+    image = tiny_array()[:h, :w].copy()
+    image[12:22, 14:26] = (40, 90, 200)  # a pasted blue patch
+    mask = np.zeros((h, w), bool)
+    mask[12:22, 14:26] = True
+    value = editor_value(tmp_path, image, mask)
+    out = read(client.predict("demo", value, "harmonize", 2, 0, 0, api_name="/harmonize"))
+    assert out.shape == image.shape
+    assert not np.array_equal(out[12:22, 14:26], image[12:22, 14:26])  # the paste was re-rendered
+    assert np.array_equal(out[:, 40:], image[:, 40:])  # far from the mask: untouched
+    edited = read(client.predict("demo", value, "edit", 2, 0, 0, api_name="/harmonize"))
+    assert edited.shape == image.shape
+    strip = read(client.predict("demo", value, "harmonize", 0, api_name="/harmonize_all_scales"))
+    assert strip.shape[1] > 2 * w
+    with pytest.raises(Exception, match="mask is empty"):
+        client.predict("demo", editor_value(tmp_path, image), "harmonize", 2, 0, 0, api_name="/harmonize")
+    with pytest.raises(Exception, match="at least 1"):
+        client.predict("demo", value, "harmonize", 0, 0, 0, api_name="/harmonize")
+
+
+def test_paint_uses_the_model_palette(client, tmp_path, tiny_model_path):
+    from singan_studio import editing
+
+    model = load(tiny_model_path, "cpu")
+    canvas = client.predict("demo", api_name="/blank_canvas")
+    assert canvas["brush"]["colors"] == editing.palette(model, 8)
+    h, w = model.sizes[-1]
+    painting = webapp.blank_canvas((h, w), editing.palette(model, 8)[-1])
+    painting[h // 2:, :] = (60, 30, 10)
+    out = read(client.predict("demo", editor_value(tmp_path, painting), 1, True, 0, api_name="/paint"))
+    assert out.shape == (h, w, 3)
+    # Dark paint below, light above: the rendering keeps that layout.
+    assert out[h // 2 + 3:].mean() < out[: h // 2 - 3].mean() - 20
+
+
+def test_super_resolve_and_training_image(client, tiny_model_path):
+    model = load(tiny_model_path, "cpu")
+    h, w = model.sizes[-1]
+    assert read(client.predict("demo", 2.0, 0.0, 0, api_name="/super_resolve")).shape == (2 * h, 2 * w, 3)
+    editor = client.predict("demo", api_name="/training_image")
+    assert read(editor["background"]).shape == (h, w, 3)
+
+
+def test_upload_shows_instant_preview(client, tmp_path):
+    shown, previews = client.predict(handle_file(png(tmp_path, tiny_array())), api_name="/show_training_image")
+    assert len(previews) == 3 and read(previews[0]["image"]).shape == read(shown).shape
+    assert not np.array_equal(read(previews[0]["image"]), read(previews[1]["image"]))

@@ -133,7 +133,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         opt.step()
         if cfg.sgld:
             with torch.no_grad():
-                for p in net.parameters():
+                for p in (p for p in net.parameters() if p.dim() == 4):  # conv weights, as published
                     p.add_(torch.randn(p.shape, generator=gen, device=dev), alpha=cfg.sgld_noise * cfg.lr)
 
         out = out.detach().contiguous()
