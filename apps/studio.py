@@ -229,8 +229,8 @@ def generate_tab(ws, model_dd, scale_sliders):
     gallery.select(keep, shown, kept, api_visibility="private")
 
 
-def _image_out(label, elem_id):
-    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id)
+def _image_out(label, elem_id, height=320):
+    return gr.Image(label=label, format="png", interactive=False, elem_id=elem_id, height=height)
 
 
 def _tensor_in(value, ws):
@@ -348,7 +348,7 @@ def harmonize_tab(ws, model_dd, scale_sliders):
     use_real.click(training_image, model_dd, editor, api_name="training_image")
 
 
-def paint_tab(ws, model_dd, scale_sliders):
+def paint_tab(ws, model_dd, scale_sliders, demo):
     from singan_studio import editing
 
     with gr.Row():
@@ -400,6 +400,7 @@ def paint_tab(ws, model_dd, scale_sliders):
     blank.click(lambda name: new_canvas(name, False), model_dd, canvas, api_name="blank_canvas")
     reference.click(lambda name: new_canvas(name, True), model_dd, canvas, api_name="reference_canvas")
     model_dd.change(lambda name: new_canvas(name, False), model_dd, canvas, api_visibility="private")
+    demo.load(lambda name: new_canvas(name, False), model_dd, canvas, api_visibility="private")
     btn.click(run, [model_dd, canvas, start, quantize, seed], result, api_name="paint", **RENDER)
 
 
@@ -481,7 +482,7 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
             with gr.Tab("Harmonize / Edit", id="harmonize", elem_id="tab-harmonize"):
                 harmonize_tab(ws, model_dd, scale_sliders)
             with gr.Tab("Paint", id="paint", elem_id="tab-paint"):
-                paint_tab(ws, model_dd, scale_sliders)
+                paint_tab(ws, model_dd, scale_sliders, demo)
             with gr.Tab("Super-resolve", id="super-resolve", elem_id="tab-super-resolve"):
                 super_resolution_tab(ws, model_dd)
             with gr.Tab("Animate", id="animate", elem_id="tab-animate"):
