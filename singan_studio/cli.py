@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # Commands of other areas live beside their code, each module exposing
 # ``register(subparsers, add_common) -> {command name: handler}``.
-EXTENSIONS: tuple[str, ...] = ("cli_editing", "cli_serve")
+EXTENSIONS: tuple[str, ...] = ("cli_editing", "cli_serve", "cli_restore", "cli_instant")
 
 
 def _extension_modules():

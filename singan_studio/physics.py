@@ -30,7 +30,7 @@ from .errors import StudioError
 from .resize import KERNELS, imresize, imresize_adjoint, resize_matrix
 
 __all__ = ["Operator", "Denoising", "Inpainting", "SuperResolution", "Deblurring",
-           "gaussian_kernel", "add_gaussian_noise", "bernoulli_mask", "text_mask",
+           "gaussian_kernel", "parse_gaussian", "add_gaussian_noise", "bernoulli_mask", "text_mask",
            "bicubic_lr", "degrade"]
 
 
@@ -136,7 +136,20 @@ def gaussian_kernel(sigma: float, size: int | None = None) -> torch.Tensor:
     return (k / k.sum()).float()
 
 
+def parse_gaussian(spec: str) -> torch.Tensor:
+    """``"gaussian:<width>"`` -> :func:`gaussian_kernel` of that width."""
+    try:
+        sigma = float(spec.split(":", 1)[1])
+    except (IndexError, ValueError) as exc:
+        raise StudioError(f"bad kernel {spec!r}: write gaussian:<width>, e.g. gaussian:1.6") from exc
+    return gaussian_kernel(sigma)
+
+
 def _as_kernel(kernel) -> torch.Tensor:
+    if isinstance(kernel, str):
+        if not kernel.startswith("gaussian:"):
+            raise StudioError(f"unknown blur kernel {kernel!r}: give gaussian:<width> or a 2-D array")
+        return parse_gaussian(kernel)
     k = torch.as_tensor(kernel, dtype=torch.float32)
     while k.dim() > 2 and k.shape[0] == 1:
         k = k[0]
@@ -184,7 +197,8 @@ def _pinv_eig(lam: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 class Deblurring(Operator):
-    """Circular convolution with ``kernel`` (normalised to sum 1; centred)."""
+    """Circular convolution with ``kernel`` (2-D array or ``"gaussian:<width>"``;
+    normalised to sum 1; its centre pixel is the origin)."""
 
     name = "deblur"
 
@@ -233,11 +247,7 @@ class SuperResolution(Operator):
         self.factor = factor
         self.blur: _FourierBlur | None = None
         if isinstance(kernel, str) and kernel.startswith("gaussian:"):
-            try:
-                sigma = float(kernel.split(":", 1)[1])
-            except ValueError as exc:
-                raise StudioError(f"bad kernel {kernel!r}: write gaussian:<width>, e.g. gaussian:1.6") from exc
-            kernel = gaussian_kernel(sigma)
+            kernel = parse_gaussian(kernel)
         if isinstance(kernel, str):
             if kernel not in KERNELS:
                 raise StudioError(f"unknown SR kernel {kernel!r}; choose from {sorted(KERNELS)}, "

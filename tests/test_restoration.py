@@ -130,3 +130,20 @@ def test_bad_input_gets_clear_errors():
         degrade(torch.rand(1, 3, 32, 32), SuperResolution(3))
     with pytest.raises(StudioError, match="unknown denoiser"):
         restore(y, op, "red", denoiser="bm4d")
+
+
+def test_cli_restores_and_refuses_bad_input(tmp_path, capsys):
+    from singan_studio.cli import main
+    from singan_studio.images import read_image, save_image
+
+    x, op, s, y, _ = _case("denoise")
+    save_image(y.clamp(0, 1), tmp_path / "noisy.png")
+    save_image(torch.ones(1, 1, 16, 16), tmp_path / "mask.png")
+    out = tmp_path / "clean.png"
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "denoise", "--method", "deep-decoder",
+                 "--iterations", "3", "--threads", "1", "-q", "-o", str(out)])
+    assert code == 0 and read_image(out)[0].shape == x.shape
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask",
+                 str(tmp_path / "mask.png"), "-q", "-o", str(tmp_path / "x.png")])
+    assert code == 2 and not (tmp_path / "x.png").exists()
+    assert "mask is 16x16 but the image is 32x32" in capsys.readouterr().err
