@@ -109,21 +109,21 @@ def adapt_denoiser(denoiser: SmallDenoiser, image: torch.Tensor, config: AdaptCo
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        report(progress, step, config.steps, "adapting denoiser", loss=float(loss))
+        report(progress, step, config.steps, "adapting denoiser", loss=loss.item())
     return net.eval().requires_grad_(False)
 
 
 def _crops(sources: list[torch.Tensor], n: int, size: int, gen: torch.Generator) -> torch.Tensor:
+    # Square crops no larger than the smallest source, randomly flipped/rotated.
+    size = min([size] + [min(s.shape[-2:]) for s in sources])
     out = []
     for _ in range(n):
         img = sources[int(torch.randint(len(sources), (1,), generator=gen))].cpu()
         h, w = img.shape[-2:]
-        ch, cw = min(size, h), min(size, w)
-        top = int(torch.randint(h - ch + 1, (1,), generator=gen))
-        left = int(torch.randint(w - cw + 1, (1,), generator=gen))
-        crop = img[..., top:top + ch, left:left + cw]
-        k = int(torch.randint(8, (1,), generator=gen)) if ch == cw else 4 * int(torch.randint(2, (1,), generator=gen))
-        out.append(augment(crop, k))
+        top = int(torch.randint(h - size + 1, (1,), generator=gen))
+        left = int(torch.randint(w - size + 1, (1,), generator=gen))
+        crop = img[..., top:top + size, left:left + size]
+        out.append(augment(crop, int(torch.randint(8, (1,), generator=gen))))
     return torch.cat(out)
 
 

@@ -1,0 +1,175 @@
+"""ZSSR, Self2Self, IDBP with test-time adaptation, meta-learned ZSSR start.
+
+Tiny crops of scikit-image's bundled photos, one thread, a few dozen steps.
+``coffee`` and ``chelsea`` are held out of the shipped weights' training.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from singan_studio.errors import ModelFileError, StudioError
+from singan_studio.physics import Denoising, SuperResolution
+from singan_studio.resize import imresize
+from singan_studio.restoration import restore
+from singan_studio.restoration.denoiser import (DEFAULT_WEIGHTS as DENOISER, AdaptConfig, adapt_denoiser,
+                                                load_denoiser)
+from singan_studio.restoration.meta import DEFAULT_WEIGHTS as META, default_kernel_g20, inner_adapt, load_meta_init
+from singan_studio.restoration.self2self import Self2SelfConfig
+from singan_studio.restoration.weights import load_weights
+from singan_studio.restoration.zssr import FAST, ZSSRNet, downscale, upscale, zssr
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def crop(name: str, top: int, left: int, size: int) -> torch.Tensor:
+    from skimage import data
+
+    arr = np.asarray(getattr(data, name)())[top:top + size, left:left + size, :3]
+    return torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
+    if shave:
+        a, b = a[..., shave:-shave, shave:-shave], b[..., shave:-shave, shave:-shave]
+    return float(-10 * torch.log10(F.mse_loss(a.clamp(0, 1), b)))
+
+
+def test_zssr_beats_bicubic_on_synthetic_x2():
+    hr = crop("chelsea", 40, 160, 64)
+    lr = imresize(hr, scale=0.5)
+    cfg = FAST.with_(width=32, crop=32, max_iters=120, test_every=20, min_iters=60, slope_range=60)
+    sr = zssr(lr, 2, config=cfg)
+    assert sr.shape == hr.shape
+    assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=2), hr, 4) + 0.3
+
+
+def test_zssr_through_restore_with_a_blur_kernel():
+    hr = crop("chelsea", 40, 160, 48)
+    op = SuperResolution(2, kernel=default_kernel_g20())
+    y = op.A(hr)
+    res = restore(y, op, method="zssr", device="cpu", width=16, crop=24, max_iters=40, ensemble=False)
+    assert res.image.shape == hr.shape and 0 < res.iterations <= 40
+    # Back-projection makes the result consistent with the observation.
+    assert F.mse_loss(op.A(res.image), y) < F.mse_loss(op.A(upscale(y, hr.shape[-2:])), y)
+
+
+def test_kernel_downscale_keeps_every_second_pixel_of_the_blur():
+    x = torch.rand(1, 1, 20, 20)
+    delta = torch.zeros(5, 5)
+    delta[2, 2] = 1
+    assert torch.equal(downscale(x, 2, delta), x[..., ::2, ::2])
+
+
+def test_self2self_raises_psnr_on_a_noisy_crop():
+    clean = crop("coffee", 120, 220, 32)
+    noisy = clean + 25 / 255 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0))
+    res = restore(noisy, Denoising(), method="self2self", device="cpu",
+                  config=Self2SelfConfig(iterations=120, width=24, passes=8, lr=1e-3))
+    assert res.image.shape == noisy.shape and res.method == "self2self"
+    assert psnr(res.image, clean) > psnr(noisy, clean) + 2.0
+
+
+def test_self2self_rejects_super_resolution():
+    y = torch.rand(1, 3, 16, 16)
+    with pytest.raises(StudioError, match="denoising and inpainting"):
+        restore(y, SuperResolution(2), method="self2self", device="cpu", iterations=1)
+
+
+def test_adaptation_lowers_the_denoisers_error_on_the_test_image():
+    hr = crop("coffee", 100, 200, 64)
+    lr = imresize(hr, scale=0.5).clamp(0, 1)  # what super-resolution would observe
+    frozen = load_denoiser()
+    adapted = adapt_denoiser(frozen, lr, AdaptConfig(steps=40, crop=32, batch=4, lr=3e-4))
+    noisy = hr + 15 / 255 * torch.randn(hr.shape, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        err_frozen = F.mse_loss(frozen(noisy, 15 / 255), hr)
+        err_adapted = F.mse_loss(adapted(noisy, 15 / 255), hr)
+    assert err_adapted < err_frozen
+    # The shipped weights themselves are untouched.
+    assert all(torch.equal(a, b) for a, b in zip(frozen.state_dict().values(),
+                                                 load_denoiser().state_dict().values()))
+
+
+def test_idbp_restores_sr_and_is_consistent():
+    hr = crop("coffee", 100, 200, 48)
+    op = SuperResolution(2)
+    y = op.A(hr)
+    res = restore(y, op, method="idbp", device="cpu", iters=8)
+    assert psnr(res.image, hr, 4) > psnr(upscale(y, hr.shape[-2:]), hr, 4)
+    assert F.mse_loss(op.A(res.image), y) < 1e-4
+
+
+def test_meta_learned_start_beats_random_start_after_the_same_steps():
+    hr = crop("chelsea", 60, 150, 64)
+    kernel = default_kernel_g20()
+    lr = downscale(hr, 2, kernel)
+    son_up = upscale(downscale(lr, 2, kernel), lr.shape[-2:])
+    meta = load_meta_init()
+    torch.manual_seed(0)
+    rand = ZSSRNet(3, meta.width, meta.depth)
+    scores = {}
+    for name, start in (("meta", meta), ("random", rand)):
+        fast = inner_adapt(start, son_up, lr, steps=3, inner_lr=0.01)
+        with torch.no_grad():
+            scores[name] = psnr(fast(upscale(lr, hr.shape[-2:])), hr, 4)
+    assert scores["meta"] > scores["random"] + 1.0
+
+
+def test_mzsr_through_restore_checks_the_factor():
+    op = SuperResolution(3)
+    with pytest.raises(StudioError, match="×2"):
+        restore(torch.rand(1, 3, 16, 16), op, method="mzsr", device="cpu")
+
+
+@pytest.mark.parametrize("path,kind", [(DENOISER, "denoiser"), (META, "zssr-meta-init")])
+def test_shipped_weights_load_without_unpickling(path, kind, monkeypatch):
+    def forbidden(*a, **k):
+        raise AssertionError("something tried to unpickle")
+
+    monkeypatch.setattr(pickle, "load", forbidden)
+    monkeypatch.setattr(pickle, "loads", forbidden)
+    monkeypatch.setattr(torch, "load", forbidden)
+    assert path.stat().st_size < 5_000_000
+    tensors, meta = load_weights(path, kind)
+    assert tensors and meta["format"] == f"singan-studio/{kind}"
+    (load_denoiser if kind == "denoiser" else load_meta_init)(path)
+    with pytest.raises(ModelFileError, match="not singan-studio"):
+        load_weights(path, "something-else")
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_training_scripts_run_in_smoke_mode(tmp_path):
+    assert _script("train_denoiser").main(["--smoke", "--out", str(tmp_path)]) == 0
+    assert _script("meta_train_zssr").main(["--smoke", "--out", str(tmp_path)]) == 0
+    net = load_denoiser(tmp_path / "denoiser.safetensors")
+    assert net(torch.rand(1, 3, 8, 8), 0.1).shape == (1, 3, 8, 8)
+    assert load_meta_init(tmp_path / "mzsr_x2.safetensors").factor == 2.0
+    assert (tmp_path / "denoiser.json").is_file() and (tmp_path / "mzsr_x2.json").is_file()
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_iagan_adapts_a_pyramid_to_a_low_resolution_observation(tiny_model):
+    from singan_studio.restoration.iagan import IAGANConfig, iagan
+
+    hr = tiny_model.real[..., :48, :64]
+    op = SuperResolution(2)
+    y = op.A(hr)
+    out = iagan(y, op, tiny_model, IAGANConfig(z_steps=40, adapt_steps=40))
+    assert out.shape == hr.shape
+    assert F.mse_loss(op.A(out), y) < 1e-4  # back-projected onto the observation
+    assert psnr(out, hr, 2) > psnr(upscale(y, hr.shape[-2:]), hr, 2)
