@@ -26,6 +26,7 @@ for _var in ("NO_PROXY", "no_proxy"):
 
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
+import torch  # noqa: E402
 
 from singan_studio import instant, webapp  # noqa: E402
 from singan_studio.config import PRESETS  # noqa: E402
@@ -450,6 +451,67 @@ def animate_tab(ws, model_dd, scale_sliders):
     btn.click(run, [model_dd, frames, start, smooth, seed], video, api_name="animate", **RENDER)
 
 
+RESTORE_TASKS = ["denoise", "inpaint", "super-resolve", "deblur"]
+
+
+def restore_tab(ws):
+    from singan_studio.restoration import available_methods, restore
+
+    flags = webapp.CancelFlags()
+    with gr.Row():
+        with gr.Column(scale=3):
+            gr.Markdown("Restore a noisy, holed, small or blurred photo with no training data (Deep Image "
+                        "Prior and friends). For **inpaint**, paint over the holes.")
+            editor = gr.ImageEditor(
+                label="Image (paint holes for inpaint)", type="numpy", image_mode="RGBA", format="png",
+                elem_id="restore-editor", layers=gr.LayerOptions(layers=["holes"], allow_additional_layers=False),
+                brush=gr.Brush(colors=["#00ff66"], color_mode="fixed", default_size=10),
+                transforms=(), sources=("upload", "clipboard"), height=380)
+        with gr.Column(scale=2):
+            task = gr.Radio(RESTORE_TASKS, value="denoise", label="Task")
+            methods = available_methods()
+            method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
+                                 info="dip: Deep Image Prior; others: see the docs")
+            factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
+            blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
+            sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
+            iterations = gr.Slider(50, 3000, value=400, step=50, label="Iterations (more: slower, cleaner)")
+            with gr.Row():
+                btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
+                stop = gr.Button("Stop", variant="stop", elem_id="restore-stop")
+    result = _image_out("Restored", "restore-out", height=380)
+
+    @user_errors
+    def run(value, task_name, method_name, f, width, noise, iters, request: gr.Request, progress=gr.Progress()):
+        rgb, painted = webapp.editor_image_and_mask(value, need_mask=False)
+        y, notes = webapp.array_to_tensor(rgb, webapp.MAX_RESTORE_SIDE)
+        known = None
+        if task_name == "inpaint" and painted is not None:
+            known = ~webapp.resize_mask(painted, y.shape[-2:])[0, 0].bool().numpy()
+        op = webapp.restoration_operator(task_name, known, int(f), float(width))
+        if known is not None:
+            y = y * torch.from_numpy(known.astype(np.float32))  # the holes carry no information
+        _notify(notes)
+        key = request.session_hash if request else None
+        report = flags.watch(key, lambda p: progress(p.fraction, desc=f"iteration {p.step}/{p.steps}"))
+        try:
+            out = restore(y, op, method_name, progress=report, device=ws.device, iterations=int(iters),
+                          sigma=float(noise) or None)
+        except Cancelled:
+            raise gr.Error("Restoration stopped.", print_exception=False) from None
+        finally:
+            flags.done(key)
+        return webapp.images_to_arrays(out.image)[0]
+
+    def stop_job(request: gr.Request):
+        if not flags.cancel(request.session_hash if request else None):
+            gr.Warning("No restoration of yours is running.")
+
+    btn.click(run, [editor, task, method, factor, blur, sigma, iterations], result, api_name="restore",
+              concurrency_id="restore", concurrency_limit=1)
+    stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
+
+
 # ---------------------------------------------------------------------- the app
 def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=webapp.MAX_UPLOAD_MB,
               train_overrides=None):
@@ -487,6 +549,8 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
                 super_resolution_tab(ws, model_dd)
             with gr.Tab("Animate", id="animate", elem_id="tab-animate"):
                 animate_tab(ws, model_dd, scale_sliders)
+            with gr.Tab("Restore", id="restore", elem_id="tab-restore"):
+                restore_tab(ws)
 
         @user_errors
         def describe(name):

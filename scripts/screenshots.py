@@ -28,10 +28,10 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
                  "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-extensions"]
 TABS = {"models": "Models", "generate": "Generate", "retarget": "Retarget", "harmonize": "Harmonize / Edit",
-        "paint": "Paint", "super_resolve": "Super-resolve", "animate": "Animate"}
+        "paint": "Paint", "super_resolve": "Super-resolve", "animate": "Animate", "restore": "Restore"}
 # The button pressed on each tab before its screenshot (None: just the tab).
 ACTIONS = {"generate": "#gen-btn", "retarget": "#retarget-btn", "super_resolve": "#sr-btn",
-           "harmonize": None, "paint": None, "animate": None, "models": None}
+           "harmonize": None, "paint": None, "animate": None, "models": None, "restore": None}
 RESULTS = {"generate": "#gen-gallery img", "retarget": "#retarget-out img", "super_resolve": "#sr-out img"}
 
 

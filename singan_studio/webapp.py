@@ -38,6 +38,8 @@ MAX_UPLOAD_MB = 20
 """Largest upload accepted, in megabytes (Gradio refuses bigger files first)."""
 MAX_EDIT_SIDE = 1024
 """Images for the editors are downscaled to this long side (with a notice)."""
+MAX_RESTORE_SIDE = 256
+"""Images to restore are downscaled to this long side (restoration fits a network per image)."""
 KEEP_JOBS = 40
 """Output folders of this many recent jobs are kept; older ones are deleted."""
 
@@ -96,6 +98,7 @@ class Workspace:
         self.shipped = [Path(p).resolve() for p in shipped if Path(p).is_dir()]
         self.device = device
         self._cache: dict[Path, tuple[float, object]] = {}
+        self._kinds: dict[tuple[Path, float], bool] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------ the model list
@@ -106,8 +109,20 @@ class Workspace:
             for path in sorted(folder.glob("*.safetensors")):
                 if path.name.startswith(".") or not _NAME_OK.match(path.stem):
                     continue  # temporary files of a write in progress, odd names
-                found.setdefault(path.stem, ModelEntry(path.stem, path, shipped))
+                if path.stem not in found and self._is_pyramid(path):
+                    found[path.stem] = ModelEntry(path.stem, path, shipped)
         return found
+
+    def _is_pyramid(self, path: Path) -> bool:
+        """Whether ``path`` is a pyramid model (checkpoints/ also holds other networks' weights)."""
+        key = (path, path.stat().st_mtime)
+        if key not in self._kinds:
+            try:
+                read_metadata(path)  # the header only: cheap
+                self._kinds[key] = True
+            except ModelFileError:
+                self._kinds[key] = False
+        return self._kinds[key]
 
     def names(self) -> list[str]:
         return list(self.models())
@@ -387,3 +402,54 @@ class TrainJob:
         finally:
             # The caller went away (closed page, cancelled event): stop the worker too.
             self._cancel.set()
+
+
+class CancelFlags:
+    """One cancel flag per user session, for long jobs that run in the request's thread.
+
+    ``watch(key, progress)`` wraps a progress callback so that it raises
+    :class:`~singan_studio.errors.Cancelled` once ``cancel(key)`` was called.
+    """
+
+    def __init__(self):
+        self._flags: dict[str, threading.Event] = {}
+
+    def watch(self, key, progress=None):
+        flag = self._flags[key] = threading.Event()
+
+        def report(p):
+            if flag.is_set():
+                raise Cancelled("stopped on request")
+            if progress is not None:
+                progress(p)
+
+        return report
+
+    def done(self, key) -> None:
+        self._flags.pop(key, None)
+
+    def cancel(self, key) -> bool:
+        """Ask the job of ``key`` to stop; False when it has none running."""
+        flag = self._flags.get(key)
+        if flag is None:
+            return False
+        flag.set()
+        return True
+
+
+def restoration_operator(task: str, known: np.ndarray | None = None, factor: int = 2,
+                         blur_width: float = 1.6):
+    """The :mod:`singan_studio.physics` operator for a task name of the Restore tab."""
+    from . import physics
+
+    if task == "denoise":
+        return physics.Denoising()
+    if task == "inpaint":
+        if known is None or known.all():
+            raise ImageError("the mask is empty: paint over the holes (the parts to fill in) first")
+        return physics.Inpainting(torch.from_numpy(known.astype(np.float32)))
+    if task == "super-resolve":
+        return physics.SuperResolution(int(factor))
+    if task == "deblur":
+        return physics.Deblurring(f"gaussian:{float(blur_width):g}")
+    raise StudioError(f"unknown task {task!r}; choose denoise, inpaint, super-resolve or deblur")

@@ -83,6 +83,9 @@ def test_workspace_lists_looks_up_and_imports(tmp_path, tiny_model_path):
     shipped.mkdir()
     shutil.copyfile(tiny_model_path, shipped / "demo.safetensors")
     (shipped / ".demo.safetensors.part").write_bytes(b"half a file")
+    from safetensors.torch import save_file
+    import torch
+    save_file({"w": torch.zeros(2)}, str(shipped / "denoiser.safetensors"))  # other weights: not listed
     ws = webapp.Workspace(tmp_path / "work", shipped=[shipped])
     assert ws.names() == ["demo"] and ws.entry("demo").shipped
     with pytest.raises(StudioError, match="no model called"):
@@ -318,3 +321,24 @@ def test_upload_shows_instant_preview(client, tmp_path):
     shown, previews = client.predict(handle_file(png(tmp_path, tiny_array())), api_name="/show_training_image")
     assert len(previews) == 3 and read(previews[0]["image"]).shape == read(shown).shape
     assert not np.array_equal(read(previews[0]["image"]), read(previews[1]["image"]))
+
+
+# ---------------------------------------------------------------- restore tab
+def test_restore_sizes_errors_and_stop(app, tmp_path):
+    client = Client(app[1], verbose=False, download_files=str(tmp_path))
+    small = tiny_array(24)
+    value = editor_value(tmp_path, small)
+    out = read(client.predict(value, "super-resolve", "dip", 2, 1.6, 0, 50, api_name="/restore"))
+    assert out.shape == (48, 64, 3) and out.std() > 5
+    with pytest.raises(Exception, match="paint over the holes"):
+        client.predict(value, "inpaint", "dip", 2, 1.6, 0, 50, api_name="/restore")
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, api_name="/restore")
+    job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000,
+                        api_name="/restore")
+    deadline = time.time() + 30
+    while time.time() < deadline and job.status().code.name != "PROGRESS":
+        time.sleep(0.2)
+    client.predict(api_name="/stop_restore")
+    with pytest.raises(Exception, match="Restoration stopped"):
+        job.result(timeout=30)
