@@ -46,7 +46,7 @@ def psnr(a: torch.Tensor, b: torch.Tensor, shave: int = 0) -> float:
 def test_zssr_beats_bicubic_on_synthetic_x2():
     hr = crop("chelsea", 40, 160, 64)
     lr = imresize(hr, scale=0.5)
-    cfg = FAST.with_(width=32, crop=32, max_iters=120, test_every=20, min_iters=60, slope_range=60)
+    cfg = FAST.with_(width=32, crop=32, iterations=120, test_every=20, min_iters=60, slope_range=60)
     sr = zssr(lr, 2, config=cfg)
     assert sr.shape == hr.shape
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=2), hr, 4) + 0.3
@@ -56,7 +56,7 @@ def test_zssr_through_restore_with_a_blur_kernel():
     hr = crop("chelsea", 40, 160, 48)
     op = SuperResolution(2, kernel=default_kernel_g20())
     y = op.A(hr)
-    res = restore(y, op, method="zssr", device="cpu", width=16, crop=24, max_iters=40, ensemble=False)
+    res = restore(y, op, method="zssr", device="cpu", width=16, crop=24, iterations=40, ensemble=False)
     assert res.image.shape == hr.shape and 0 < res.iterations <= 40
     # Back-projection makes the result consistent with the observation.
     assert F.mse_loss(op.A(res.image), y) < F.mse_loss(op.A(upscale(y, hr.shape[-2:])), y)
@@ -103,7 +103,7 @@ def test_idbp_restores_sr_and_is_consistent():
     hr = crop("coffee", 100, 200, 48)
     op = SuperResolution(2)
     y = op.A(hr)
-    res = restore(y, op, method="idbp", device="cpu", iters=8)
+    res = restore(y, op, method="idbp", device="cpu", iterations=8)
     assert psnr(res.image, hr, 4) > psnr(upscale(y, hr.shape[-2:]), hr, 4)
     assert F.mse_loss(op.A(res.image), y) < 1e-4
 
@@ -173,3 +173,17 @@ def test_iagan_adapts_a_pyramid_to_a_low_resolution_observation(tiny_model):
     assert out.shape == hr.shape
     assert F.mse_loss(op.A(out), y) < 1e-4  # back-projected onto the observation
     assert psnr(out, hr, 2) > psnr(upscale(y, hr.shape[-2:]), hr, 2)
+
+
+def test_cli_restore_runs_zssr_and_mzsr(tmp_path):
+    from PIL import Image
+
+    from singan_studio.cli import main
+
+    Image.fromarray((crop("chelsea", 40, 160, 24)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(
+        tmp_path / "small.png")
+    for method in ("zssr", "mzsr"):
+        out = tmp_path / f"{method}.png"
+        code = main(["restore", str(tmp_path / "small.png"), "--task", "sr", "--factor", "2", "--method", method,
+                     "--iterations", "5", "-o", str(out), "--quiet", "--device", "cpu"])
+        assert code == 0 and Image.open(out).size == (48, 48)

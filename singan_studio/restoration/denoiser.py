@@ -131,18 +131,18 @@ def _crops(sources: list[torch.Tensor], n: int, size: int, gen: torch.Generator)
 class IDBPConfig:
     """Iterative denoising and back-projection.
 
-    iters: outer iterations (one projection + one denoising each).
+    iterations: outer iterations (one projection + one denoising each).
     sigma_start, sigma_end: the denoiser's noise level falls geometrically
         between these (0–1 units); the observation noise level is added on top.
-    noise_sigma: the observation's noise level on the 0–255 scale (0 = noiseless).
+    sigma: the observation's noise level on the 0–255 scale (0 = noiseless).
     adapt_steps: fine-tuning steps of IDBP-IA (see :class:`AdaptConfig`).
     weights: a denoiser file other than the shipped one ("" = shipped).
     """
 
-    iters: int = 30
+    iterations: int = 30
     sigma_start: float = 15 / 255
     sigma_end: float = 2 / 255
-    noise_sigma: float = 0.0
+    sigma: float = 0.0
     adapt_steps: int = 300
     weights: str = ""
 
@@ -157,12 +157,12 @@ def idbp(y: torch.Tensor, operator, denoiser: SmallDenoiser, config: IDBPConfig 
     """
     base = operator.A_pinv(y)
     x = base.clone() if x0 is None else x0.clone()
-    ratio = (config.sigma_end / config.sigma_start) ** (1 / max(1, config.iters - 1))
-    for k in range(config.iters):
+    ratio = (config.sigma_end / config.sigma_start) ** (1 / max(1, config.iterations - 1))
+    for k in range(config.iterations):
         projected = base + x - operator.A_pinv(operator.A(x))
         level = math.hypot(config.sigma_start * ratio ** k, noise_sigma)
         x = denoiser(projected, level)
-        report(progress, k + 1, config.iters, "IDBP", every=5)
+        report(progress, k + 1, config.iterations, "IDBP", every=5)
     return (base + x - operator.A_pinv(operator.A(x))).clamp(0, 1) if noise_sigma == 0 else x.clamp(0, 1)
 
 
@@ -170,7 +170,7 @@ def _run_idbp(y, operator, config, progress, seed, reference, overrides, adapt: 
     cfg = make_config(IDBPConfig, config, overrides)
     denoiser = load_denoiser(cfg.weights or None, device=y.device)
     relay = for_restore(progress)
-    sigma = cfg.noise_sigma / 255
+    sigma = cfg.sigma / 255
     history = {}
     if adapt:
         if isinstance(operator, SuperResolution) and sigma == 0:
@@ -184,7 +184,7 @@ def _run_idbp(y, operator, config, progress, seed, reference, overrides, adapt: 
     if reference is not None:
         history["psnr"] = [_psnr(out, reference)]
     name = "idbp-ia" if adapt else "idbp"
-    return RestoreResult(out, name, cfg.iters + (cfg.adapt_steps if adapt else 0), 0.0, history=history)
+    return RestoreResult(out, name, cfg.iterations + (cfg.adapt_steps if adapt else 0), 0.0, history=history)
 
 
 def _psnr(x: torch.Tensor, ref: torch.Tensor) -> float:

@@ -7,7 +7,7 @@ own (son -> image) pair already adapt the network to that image's kernel and
 content. ``scripts/meta_train_zssr.py`` learns the start on scikit-image's
 bundled photos and ships it as ``checkpoints/mzsr_x2.safetensors``.
 
-Test time (:func:`mzsr`): start from the shipped weights, take ``steps``
+Test time (:func:`mzsr`): start from the shipped weights, take ``iterations``
 gradient-descent steps on L1(net(up(down(y))), y) over the whole image, then
 super-resolve ``y`` itself. The inner step is the same SGD the meta-training
 used (lr ``inner_lr``), which is what the start was optimised for.
@@ -37,13 +37,13 @@ DEFAULT_WEIGHTS = CHECKPOINTS / "mzsr_x2.safetensors"
 class MZSRConfig:
     """Test-time adaptation from the meta-learned start.
 
-    steps: gradient steps on the image (the start was meta-trained for 5;
+    iterations: gradient steps on the image (the start was meta-trained for 5;
         1–10 are sensible).
     inner_lr: plain SGD step size (as in meta-training).
     back_projection: back-projection iterations on the output (0 = off, as MZSR).
     """
 
-    steps: int = 10
+    iterations: int = 10
     inner_lr: float = 0.01
     back_projection: int = 0
 
@@ -86,7 +86,7 @@ def mzsr(lr_img: torch.Tensor, factor: float = 2.0, kernel: torch.Tensor | None 
         raise StudioError(f"the meta-learned start is for ×{trained_for:g}; got ×{factor:g} "
                           "(use method 'zssr' for other factors)")
     son_up = upscale(downscale(lr_img, factor, kernel), lr_img.shape[-2:])
-    net = inner_adapt(init.to(lr_img.device), son_up, lr_img, config.steps, config.inner_lr, progress)
+    net = inner_adapt(init.to(lr_img.device), son_up, lr_img, config.iterations, config.inner_lr, progress)
     size = (math.ceil(lr_img.shape[-2] * factor), math.ceil(lr_img.shape[-1] * factor))
     with torch.no_grad():
         out = net(upscale(lr_img, size))
@@ -127,4 +127,4 @@ def restore_mzsr(y, operator, config=None, progress=None, seed=0, reference=None
     factor, kernel = sr_setting(operator)
     torch.manual_seed(seed)
     out = mzsr(y, factor, kernel, cfg, progress=for_restore(progress))
-    return RestoreResult(out, "mzsr", cfg.steps, 0.0)
+    return RestoreResult(out, "mzsr", cfg.iterations, 0.0)

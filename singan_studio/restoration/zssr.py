@@ -104,7 +104,7 @@ class ZSSRConfig:
     lr: initial Adam learning rate (official 1e-3); divided by 10 when the
         fitted slope of the reconstruction error is within ``slope_std_ratio``
         standard errors of zero, at most every ``min_iters`` iterations;
-        training stops below ``min_lr`` or at ``max_iters``.
+        training stops below ``min_lr`` or at ``iterations``.
     test_every: iterations between reconstruction-error measurements;
         ``slope_range`` iterations of them are fitted.
     min_father_scale: fathers are the image down-scaled by a random factor in
@@ -120,7 +120,7 @@ class ZSSRConfig:
     crop: int = 128
     lr: float = 1e-3
     min_lr: float = 9e-6
-    max_iters: int = 3000
+    iterations: int = 3000
     min_iters: int = 256
     test_every: int = 50
     slope_range: int = 256
@@ -138,7 +138,7 @@ class ZSSRConfig:
 #: The official recipe, and our CPU-friendly default (about 1/5 of its time or less):
 #: 64-px crops are 4x cheaper per step, 1200 iterations at most.
 OFFICIAL = ZSSRConfig()
-FAST = ZSSRConfig(crop=64, max_iters=1200, min_iters=150, test_every=25, slope_range=150)
+FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
 
 
 def check_input(lr_img: torch.Tensor, factor: float) -> None:
@@ -209,7 +209,7 @@ def train_zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
     test_in = upscale(downscale(lr_img, factor, kernel), lr_img.shape[-2:])
     steps_seen: list[int] = []
     errors: list[float] = []
-    for it in range(1, config.max_iters + 1):
+    for it in range(1, config.iterations + 1):
         inp, target = sampler.pair()
         loss = F.l1_loss(net(inp), target)
         opt.zero_grad(set_to_none=True)
@@ -225,7 +225,7 @@ def train_zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
                     break
                 for group in opt.param_groups:
                     group["lr"] = lr_now
-        report(progress, it, config.max_iters, stage, loss=loss.item(), lr=lr_now)
+        report(progress, it, config.iterations, stage, loss=loss.item(), lr=lr_now)
     net.stats = {"iterations": it, "final_lr": lr_now}  # type: ignore[attr-defined]
     return net.eval()
 
