@@ -328,7 +328,7 @@ def register(subparsers, add_common) -> dict:
 
     for name, helptext, default_text in (
             ("harmonize", "make a pasted object match the training image", "half-way up the pyramid"),
-            ("edit", "make a moved or copied region seamless", "half-way up the pyramid")):
+            ("edit", "make a moved or copied region seamless", "about a third up the pyramid")):
         p = subparsers.add_parser(name, help=helptext)
         p.add_argument("model", help="model file")
         p.add_argument("image", help="the pasted/edited image (its alpha is the mask if --mask is not given)")

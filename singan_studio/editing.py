@@ -109,10 +109,10 @@ def default_start_scale(model: Pyramid, operation: str) -> int:
 
     Chosen by eye on SinGAN's own examples (a 250-px model has 9 scales):
     paint and retarget keep only the coarse layout (about a fifth up the
-    pyramid), harmonize and edit keep the whole composition and re-render
-    the finer half.
+    pyramid); harmonize keeps the pasted object's shape and re-renders the
+    finer half; edit starts a little lower, enough to dissolve hard seams.
     """
-    fraction = {"retarget": 0.2, "paint": 0.15, "harmonize": 0.5, "edit": 0.5}[operation]
+    fraction = {"retarget": 0.2, "paint": 0.15, "harmonize": 0.5, "edit": 0.35}[operation]
     top = model.trained_scales - 1
     return max(min(1, top), min(top, round(fraction * top)))
 
@@ -292,7 +292,7 @@ def edit(model: Pyramid, image: torch.Tensor, mask: torch.Tensor, start_scale: i
     """An image with a region moved or copied (``mask`` marks it) made seamless.
 
     Same mechanism as :func:`harmonize`: inject at ``start_scale`` (default:
-    half-way up the pyramid), blend back through the dilated, blurred mask.
+    about a third up the pyramid), blend back through the dilated, blurred mask.
     """
     return _injection_with_mask(model, image, mask, start_scale, seed, "edit")
 
