@@ -109,7 +109,7 @@ class ZSSRConfig:
         ``slope_range`` iterations of them are fitted.
     min_father_scale: fathers are the image down-scaled by a random factor in
         [this, 1] (official 0.5... 1 through its scale augmentation).
-    noise_std: Gaussian noise added to the sons (0–1 units; for real photos).
+    sigma: std of Gaussian noise added to the sons, 0–255 scale (for real, noisy photos).
     back_projection: back-projection iterations at test time (official 10).
     ensemble: 8-way flip/rotation self-ensemble with median (official on).
     gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4.
@@ -126,7 +126,7 @@ class ZSSRConfig:
     slope_range: int = 256
     slope_std_ratio: float = 1.5
     min_father_scale: float = 0.5
-    noise_std: float = 0.0
+    sigma: float = 0.0
     back_projection: int = 10
     ensemble: bool = True
     gradual: tuple[float, ...] = ()
@@ -178,8 +178,8 @@ class _FatherSampler:
         father = father[..., top:top + ch, left:left + cw]
         father = augment(father, int(torch.randint(8, (), generator=self.gen)))
         son = downscale(father, self.factor, self.kernel)
-        if cfg.noise_std > 0:
-            son = son + cfg.noise_std * torch.randn(son.shape, generator=self.gen).to(son.device)
+        if cfg.sigma > 0:
+            son = son + cfg.sigma / 255 * torch.randn(son.shape, generator=self.gen).to(son.device)
         return upscale(son, father.shape[-2:]), father
 
 
