@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from singan_studio import instant, webapp  # noqa: E402
+from singan_studio.checkpoint import read_metadata  # noqa: E402
 from singan_studio.config import PRESETS  # noqa: E402
 from singan_studio.devices import pick_device  # noqa: E402
 from singan_studio.errors import Cancelled, StudioError  # noqa: E402
@@ -151,14 +152,15 @@ def models_tab(ws, model_dd, jobs, train_overrides):
                     yield (f"Training **{name}**: scale {p.scale + 1} of {p.n_scales} done.",
                            job.previews, gr.skip())
         except Cancelled:
-            done = job.last.scale if job.last else 0
             if not output.exists():
                 gr.Warning("Training cancelled before the first scale finished; nothing was kept.")
                 yield "Training cancelled.", [], gr.skip()
                 return
+            meta = read_metadata(output)
+            done, total = meta["trained_scales"], len(meta["sizes"])
             gr.Warning(f"Training cancelled. The {done} finished scale(s) are kept as model '{name}' "
                        "(blurrier than a full model).")
-            yield (f"Training cancelled; **{name}** has {done} of {job.last.n_scales} scales.",
+            yield (f"Training cancelled; **{name}** has {done} of {total} scales.",
                    job.previews, gr.Dropdown(choices=ws.names(), value=name))
             return
         finally:
@@ -207,6 +209,7 @@ def generate_tab(ws, model_dd, scale_sliders):
             btn = gr.Button("Generate", variant="primary", elem_id="gen-btn")
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Samples (click one to keep it)", columns=3, format="png",
+                                 object_fit="contain",
                                  elem_id="gen-gallery")
             with gr.Row():
                 kept = gr.Image(label="Kept", format="png", interactive=False, elem_id="gen-kept")
@@ -533,7 +536,10 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
         with gr.Row():
             model_dd = gr.Dropdown(names, value=names[0] if names else None, label="Model",
                                    elem_id="model", scale=1, allow_custom_value=False)
-            info = gr.Markdown(elem_id="model-info")
+            with gr.Column(scale=1):
+                info = gr.Markdown(elem_id="model-info")
+                with gr.Accordion("Model details", open=False):
+                    details = gr.Markdown(elem_id="model-details")
         with gr.Tabs():
             with gr.Tab("Models", id="models", elem_id="tab-models"):
                 models_tab(ws, model_dd, jobs, dict(train_overrides or {}))
@@ -555,22 +561,25 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
         @user_errors
         def describe(name):
             if not name:
-                return ("*No model yet: train one in the Models tab or load a model file.*",
+                return ("*No model yet: train one in the Models tab or load a model file.*", "",
                         *[gr.Slider(maximum=0, value=0) for _ in scale_sliders])
             model = ws.load(name)
             top = max(model.trained_scales - 1, 0)
             kind = "demo model" if ws.entry(name).shipped else "your model"
-            text = f"**{html.escape(name)}** ({kind})\n```\n{model.describe()}\n```"
-            return (text, *[gr.Slider(maximum=top, value=round(top * frac)) for _, frac in scale_sliders])
+            h, w = model.sizes[-1]
+            text = (f"**{html.escape(name)}** ({kind}): {w}×{h} px, "
+                    f"{model.trained_scales}/{model.n_scales} scales trained")
+            return (text, f"```\n{model.describe()}\n```",
+                    *[gr.Slider(maximum=top, value=round(top * frac)) for _, frac in scale_sliders])
 
         def refresh(name):
             choices = ws.names()
             return gr.Dropdown(choices=choices, value=name if name in choices else
                                (choices[0] if choices else None))
 
-        model_dd.change(describe, model_dd, [info, *[sl for sl, _ in scale_sliders]], api_name="describe")
+        model_dd.change(describe, model_dd, [info, details, *[sl for sl, _ in scale_sliders]], api_name="describe")
         demo.load(refresh, model_dd, model_dd, api_name="list_models").then(
-            describe, model_dd, [info, *[sl for sl, _ in scale_sliders]], api_visibility="private")
+            describe, model_dd, [info, details, *[sl for sl, _ in scale_sliders]], api_visibility="private")
     demo.studio_workspace = ws
     return demo
 

@@ -60,12 +60,24 @@ def screenshot_tabs(page, out_dir: str | os.PathLike, actions: bool = True, time
         time.sleep(0.5)  # let images finish painting
         path = out_dir / f"studio_{key}.png"
         page.screenshot(path=str(path))
+        _shrink_png(path)
         saved.append(path)
     return saved
 
 
+def _shrink_png(path: Path) -> None:
+    """256 colours, optimised: a few hundred KB at most for a 1280x900 page."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
 def _checkpoints_or_tiny(folder: Path) -> Path:
-    if any(folder.glob("*.safetensors")):
+    from singan_studio.webapp import Workspace
+
+    if folder.is_dir() and Workspace(tempfile.mkdtemp(prefix="studio-probe-"), shipped=[folder]).names():
         return folder
     import numpy as np
     from PIL import Image

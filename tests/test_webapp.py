@@ -120,8 +120,8 @@ def test_editor_mask_and_upload_checks(tmp_path):
 def test_models_listed_and_described(client):
     update = client.predict("demo", api_name="/list_models")
     assert update["value"] == "demo"
-    text, *sliders = client.predict("demo", api_name="/describe")
-    assert "demo model" in text and "scales trained" in text
+    text, details, *sliders = client.predict("demo", api_name="/describe")
+    assert "demo model" in text and "4/4 scales trained" in text and "scale 3: 48x36" in details
     assert len(sliders) >= 1 and all(s["maximum"] == 3 for s in sliders)  # the tiny model has 4 scales
 
 
@@ -342,3 +342,13 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
     client.predict(api_name="/stop_restore")
     with pytest.raises(Exception, match="Restoration stopped"):
         job.result(timeout=30)
+
+
+def test_serve_command_is_registered():
+    from singan_studio import cli, cli_serve
+
+    assert cli.main(["serve", "--port", "99999"]) == 2  # one clear error, nothing started
+    module = cli_serve.load_app_module()
+    assert callable(module.build_app) and callable(module.launch)
+    args = cli.build_parser().parse_args(["serve"])
+    assert args.host == "127.0.0.1"  # this machine only, unless asked
