@@ -7,7 +7,8 @@ artefacts, so *when* to stop (or what to average) matters as much as the fit.
 Registered methods (presets of :class:`DIPConfig`):
 
 * ``dip``: skip encoder-decoder, least squares, input re-perturbed every step,
-  ground-truth-free early stopping (windowed moving variance);
+  ground-truth-free early stopping (windowed moving variance of the raw
+  outputs) returning the moving average of outputs at the chosen step;
 * ``dip-bp`` / ``dip-bptv``: back-projection loss (plus total variation);
 * ``deep-decoder``: the under-parameterised 1x1 decoder, fixed input;
 * ``dip-sgld``: Langevin noise on the weights; the result is the posterior mean
@@ -189,9 +190,9 @@ def _preset(method: str, **defaults):
     return run
 
 
-dip = _preset("dip", early_stop=True)
-dip_bp = _preset("dip-bp", loss="bp", early_stop=True)
-dip_bptv = _preset("dip-bptv", loss="bptv", tv_weight=1e-2, early_stop=True)
+dip = _preset("dip", early_stop=True, ema=0.99)
+dip_bp = _preset("dip-bp", loss="bp", early_stop=True, ema=0.99)
+dip_bptv = _preset("dip-bptv", loss="bptv", tv_weight=1e-2, early_stop=True, ema=0.99)
 deep_decoder = _preset("deep-decoder", network="decoder", depth=6, reg_noise_std=0.0, input_scale=1.0)
 dip_sgld = _preset("dip-sgld", sgld=True, weight_decay=5e-8)
 sure = _preset("sure", loss="sure")

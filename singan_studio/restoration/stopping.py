@@ -56,16 +56,18 @@ class RunningVarianceStop:
 
 
 class MovingAverage:
-    """Exponential moving average of iterates, bias-corrected as in Adam.
+    """Exponential moving average of iterates with a warm-up.
 
-    Without the correction the first (grey) outputs of a short run would keep
-    a visible weight (0.99^200 = 13 % after 200 steps)."""
+    The decay at update t is ``min(decay, (1 + t) / (10 + t))``, so the first
+    (grey, unconverged) outputs of a run are forgotten quickly and short runs
+    average over a short horizon; long runs reach the asked ``decay``."""
 
     def __init__(self, decay: float):
-        self.decay, self.total, self.weight = decay, None, 0.0
+        self.decay, self.value, self.t = decay, None, 0
 
     def update(self, x: torch.Tensor) -> torch.Tensor:
         x = x.detach()
-        self.total = (1 - self.decay) * x if self.total is None else self.decay * self.total + (1 - self.decay) * x
-        self.weight = self.decay * self.weight + (1 - self.decay)
-        return self.total / self.weight
+        self.t += 1
+        d = min(self.decay, (1 + self.t) / (10 + self.t))
+        self.value = x.clone() if self.value is None else d * self.value + (1 - d) * x
+        return self.value
