@@ -138,3 +138,71 @@ def _subsample(p: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
         return p
     idx = torch.randperm(p.shape[0], generator=g)[:n].to(p.device)
     return p[idx]
+
+
+def fold_patches(patches: torch.Tensor, image_size: tuple[int, int], size: int = 7,
+                 stride: int = 1) -> torch.Tensor:
+    """Vote rows of patches ``(N, C*size*size)`` back into a (1, C, H, W) image.
+
+    The inverse of :func:`extract_patches` with the same ``size`` and
+    ``stride``: each pixel is the mean of the patch values that cover it
+    (pixels no patch covers are 0). ``N`` must be the number of patch
+    positions of an ``image_size`` image at that stride.
+    """
+    cols = patches.T[None]  # (1, C*k*k, N)
+    summed = F.fold(cols, image_size, kernel_size=size, stride=stride)
+    ones = torch.ones_like(cols[:, :size * size])
+    count = F.fold(ones, image_size, kernel_size=size, stride=stride)
+    return summed / count.clamp(min=1)
+
+
+def _distance_blocks(queries: torch.Tensor, keys: torch.Tensor, block: int):
+    """Yield ``(start, d)``: squared L2 distances of a block of queries to every key."""
+    k_norm = _sq_norms(keys)
+    for start in range(0, queries.shape[0], block):
+        q = queries[start:start + block]
+        d = torch.addmm(k_norm[None, :], q, keys.T, alpha=-2.0)
+        yield start, d.add_(_sq_norms(q)[:, None]).clamp_(min=0)
+
+
+@torch.no_grad()
+def nearest_neighbours_complete(queries: torch.Tensor, keys: torch.Tensor, alpha: float,
+                                block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest keys under GPNN's completeness-normalised score.
+
+    The score of key j for query i is ``D_ij / (alpha + min_l D_lj)``, with
+    ``D`` the squared L2 distance (``alpha`` is in the same units): a key that some
+    query already matches closely looks farther to every other query, so more
+    of the keys get used (small ``alpha`` = strong push; large = plain nearest
+    neighbour). Two blocked passes (the per-key minimum, then the search), so
+    memory is ``block × Nk`` floats; ``block`` defaults to ~16 M floats' worth.
+    Returns each query's key index and its plain squared L2 distance.
+    """
+    if block is None:
+        block = max(16, (1 << 24) // max(1, keys.shape[0]))
+    # Per-key minimum over queries: blocks of keys, so the reduction runs along rows.
+    key_min = torch.empty(keys.shape[0], dtype=queries.dtype, device=queries.device)
+    k_block = max(16, (1 << 24) // max(1, queries.shape[0]))
+    for start, d in _distance_blocks(keys, queries, k_block):
+        key_min[start:start + k_block] = d.min(dim=1).values
+    inv = 1.0 / (alpha + key_min)
+    best_i = torch.empty(queries.shape[0], dtype=torch.long, device=queries.device)
+    best_d = torch.empty(queries.shape[0], dtype=queries.dtype, device=queries.device)
+    for start, d in _distance_blocks(queries, keys, block):
+        idx = (d * inv[None, :]).argmin(dim=1)
+        best_i[start:start + block] = idx
+        best_d[start:start + block] = d.gather(1, idx[:, None])[:, 0]
+    return best_i, best_d
+
+
+def principal_basis(rows: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(D,)`` and top-``dim`` principal directions ``(D, dim)`` of ``rows`` (N, D).
+
+    Projecting patches on these keeps most of their energy in far fewer
+    numbers, which makes nearest-neighbour searches proportionally cheaper.
+    """
+    mean = rows.mean(dim=0)
+    centred = rows - mean
+    cov = centred.T @ centred / max(1, rows.shape[0] - 1)
+    _, vecs = torch.linalg.eigh(cov.double())  # ascending eigenvalues
+    return mean, vecs[:, -dim:].flip(1).to(rows.dtype)

@@ -1,0 +1,189 @@
+"""``singan-studio instant TASK ...``: the training-free engines on the command line.
+
+Tasks: sample, retarget, inpaint, edit, analogy, collage. Every task reads its
+images first (a bad one is one line on stderr, exit status 2) and writes PNGs
+atomically.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from .cli import _positive_float, _size
+from .errors import StudioError
+
+TASKS = ("sample", "retarget", "inpaint", "edit", "analogy", "collage")
+
+
+def _add_engine_options(p, add_common) -> None:
+    from .instant import ENGINES, InstantConfig
+
+    d = InstantConfig()
+    p.add_argument("--engine", default="gpnn", choices=ENGINES,
+                   help="gpnn: patch nearest neighbours (fast); gpdm: patch-distribution matching")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--max-size", type=int, default=250, help="long side the inputs are shrunk to (default 250)")
+    p.add_argument("--noise", type=float, default=None, help=f"diversity: noise at the coarsest level (default {d.noise_std})")
+    p.add_argument("--alpha", type=float, default=None,
+                   help=f"GPNN completeness (default {d.alpha}); smaller uses more of the source's patches")
+    p.add_argument("--patch", type=int, default=None, help=f"patch size (default {d.patch})")
+    p.add_argument("--coarse-size", type=int, default=None,
+                   help=f"short side of the coarsest level (default {d.coarse_size}); smaller = more rearranged")
+    add_common(p)
+
+
+def register(subparsers, add_common) -> dict:
+    p = subparsers.add_parser("instant", help="training-free generation in seconds (GPNN / GPDM engines)")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+
+    t = tasks.add_parser("sample", help="random images at any size from one or more images")
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="samples per image (default 4)")
+    t.add_argument("--size", type=_size, help="output size WxH (default: the input's)")
+    t.add_argument("--scale-w", type=_positive_float, default=None, help="width factor vs the input")
+    t.add_argument("--scale-h", type=_positive_float, default=None, help="height factor vs the input")
+    t.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("retarget", help="change size or aspect ratio, keeping objects' proportions")
+    t.add_argument("image")
+    t.add_argument("--size", type=_size, help="output size WxH")
+    t.add_argument("--scale-w", type=_positive_float, default=None)
+    t.add_argument("--scale-h", type=_positive_float, default=None)
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+
+    for name, helptext in (("inpaint", "fill the white region of MASK from the rest of the image"),
+                           ("edit", "blend an edited (cut/pasted/painted) region marked by MASK")):
+        t = tasks.add_parser(name, help=helptext)
+        t.add_argument("image")
+        t.add_argument("mask", help="white = region to fill / blend")
+        if name == "inpaint":
+            t.add_argument("--hint", help="image whose colours inside the mask guide the fill")
+        else:
+            t.add_argument("--start-level", type=int, default=None, help="lower = looser blend (default: middle)")
+        t.add_argument("-o", "--output", required=True, help="PNG to write")
+        _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("analogy", help="the layout of LAYOUT drawn with the patches of SOURCE")
+    t.add_argument("layout")
+    t.add_argument("source")
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("collage", help="one image made of the patches of several images")
+    t.add_argument("images", nargs="+")
+    t.add_argument("--size", type=_size, required=True, help="output size WxH")
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+    return {"instant": cmd_instant}
+
+
+class _Bar:
+    """tqdm bar fed by InstantProgress reports."""
+
+    def __init__(self, disable: bool):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=1000, desc="instant", unit="‰", disable=disable, file=sys.stderr,
+                        bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]")
+
+    def __call__(self, p) -> None:
+        self.bar.set_description(f"level {p.level + 1}/{p.n_levels}", refresh=False)
+        self.bar.update(round(p.fraction * 1000) - self.bar.n)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _scale(args):
+    if args.scale_w is None and args.scale_h is None:
+        return None
+    return (args.scale_h or 1.0, args.scale_w or 1.0)
+
+
+def cmd_instant(args) -> int:
+    from . import images, instant
+
+    cfg = instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
+                                        coarse_size=args.coarse_size)
+    common = dict(engine=args.engine, config=cfg, seed=args.seed, device=args.device)
+    read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
+    if args.task == "sample":
+        return _sample_batch(args, common, read)
+    # Read every input before any work, so a bad file fails at once.
+    if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
+        images.check_writable(args.output)
+    if args.task == "retarget":
+        if args.size is None and _scale(args) is None:
+            raise StudioError("retarget needs --size or --scale-w/--scale-h")
+        x = read(args.image)
+        run = lambda bar: instant.retarget(x, size=args.size, scale=_scale(args), progress=bar, **common)  # noqa: E731
+    elif args.task in ("inpaint", "edit"):
+        x = read(args.image)
+        mask = images.load_mask(args.mask, size=tuple(x.shape[-2:]))
+        if args.task == "inpaint":
+            hint = None
+            if args.hint:
+                hint = images.read_image(args.hint)[0]
+                hint = _fit_hint(hint, tuple(x.shape[-2:]))
+            run = lambda bar: instant.inpaint(x, mask, hint=hint, progress=bar, **common)  # noqa: E731
+        else:
+            run = lambda bar: instant.edit(x, mask, start_level=args.start_level, progress=bar, **common)  # noqa: E731
+    elif args.task == "analogy":
+        a, b = read(args.layout), read(args.source)
+        run = lambda bar: instant.analogy(a, b, progress=bar, **common)  # noqa: E731
+    else:
+        srcs = [read(p) for p in args.images]
+        run = lambda bar: instant.collage(srcs, size=args.size, progress=bar, **common)  # noqa: E731
+    bar = _Bar(args.quiet)
+    t0 = time.perf_counter()
+    try:
+        out = run(bar)
+    finally:
+        bar.close()
+    images.save_image(out, args.output)
+    h, w = out.shape[-2:]
+    print(f"{args.task}: {w}x{h} ({args.engine}, {time.perf_counter() - t0:.1f} s) -> {args.output}")
+    return 0
+
+
+def _fit_hint(x, size):
+    """Bring a hint image to the working size of the image it guides."""
+    from .resize import imresize
+
+    return x if tuple(x.shape[-2:]) == size else imresize(x, size=size).clamp(0, 1)
+
+
+def _sample_batch(args, common, read) -> int:
+    from . import instant
+    from .images import save_image
+
+    if args.n < 1:
+        raise StudioError("-n must be at least 1")
+    out_root = Path(args.output)
+    failures = 0
+    for path in args.images:
+        try:
+            x = read(path)
+            out_dir = out_root if len(args.images) == 1 else out_root / Path(path).stem
+            out_dir.mkdir(parents=True, exist_ok=True)
+            bar = _Bar(args.quiet)
+            t0 = time.perf_counter()
+            try:
+                batch = instant.sample(x, n=args.n, size=args.size, scale=_scale(args), progress=bar, **common)
+            finally:
+                bar.close()
+            for k in range(args.n):
+                save_image(batch[k:k + 1], out_dir / f"instant_{args.seed + k:04d}.png")
+            h, w = batch.shape[-2:]
+            print(f"{path}: {args.n} samples {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
+                  f"{time.perf_counter() - t0:.1f} s) -> {out_dir}")
+        except StudioError as exc:
+            if len(args.images) == 1:
+                raise
+            failures += 1
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+    return 1 if failures else 0

@@ -1,0 +1,117 @@
+"""Patch nearest-neighbour generation (after GPNN, "Drop the GAN", CVPR 2022).
+
+At each level, coarse to fine: every patch of the current image (the query)
+is replaced by the source patch whose blurred version (the key) is nearest
+under the completeness-normalised score, the chosen sharp patches (values)
+are averaged back into an image, and this is repeated a few rounds (later
+rounds use the sharp source as keys). Search is exact, as blocked matrix
+products (:func:`singan_studio.patches.nearest_neighbours_complete`); on big
+levels keys and queries are taken on a strided grid to bound the cost.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..resize import imresize
+from ..patches import (extract_patches, fold_patches, nearest_neighbours, nearest_neighbours_complete,
+                       principal_basis)
+from .config import InstantConfig
+from .problem import Level, Problem, is_fine, plan_levels, starting_image, valid_patch_rows
+
+Report = Callable[[int, int, int, int, dict], None]  # (step, steps, level, n_levels, losses)
+
+
+def _grid_stride(n_positions: int, budget: int) -> int:
+    return max(1, math.ceil(math.sqrt(n_positions / budget)))
+
+
+def _n_positions(size: tuple[int, int], patch: int) -> int:
+    return (size[0] - patch + 1) * (size[1] - patch + 1)
+
+
+class _Keys:
+    """Key and value patches of one level, concatenated over all sources.
+
+    Keys are searched in their top principal directions (``config.pca_dim``
+    numbers instead of C·patch²), which cuts the matrix products severalfold.
+    """
+
+    def __init__(self, key_images: list[torch.Tensor], value_images: list[torch.Tensor],
+                 masks: list[torch.Tensor | None], config: InstantConfig):
+        p = config.patch
+        total = sum(_n_positions(v.shape[-2:], p) for v in value_images)
+        stride = _grid_stride(total, config.max_keys)
+        keys, values = [], []
+        for k_img, v_img, mask in zip(key_images, value_images, masks):
+            k = extract_patches(k_img, p, stride)
+            v = extract_patches(v_img, p, stride)
+            ok = valid_patch_rows(mask, p, stride)
+            if ok is not None:
+                k, v = k[ok], v[ok]
+            keys.append(k)
+            values.append(v)
+        keys = torch.cat(keys)
+        if keys.shape[0] == 0:
+            raise ValueError("no source patch is left outside the mask")
+        self.values = keys if key_images is value_images else torch.cat(values)
+        self.length = keys.shape[1]
+        self.mean, self.basis = None, None
+        if 0 < config.pca_dim < keys.shape[1]:
+            self.mean, self.basis = principal_basis(keys, config.pca_dim)
+        self.keys = self.project(keys)
+
+    def project(self, rows: torch.Tensor) -> torch.Tensor:
+        return rows if self.basis is None else (rows - self.mean) @ self.basis
+
+
+def vote_round(x: torch.Tensor, keys: _Keys, config: InstantConfig,
+               complete: bool = True) -> tuple[torch.Tensor, float]:
+    """Replace every patch of ``x`` by its matched value patch and vote them back.
+
+    ``complete`` uses the completeness score; otherwise plain nearest neighbours.
+    """
+    p = config.patch
+    h, w = x.shape[-2:]
+    s = _grid_stride(_n_positions((h, w), p), config.max_queries)
+    # Pad bottom/right so the strided grid ends exactly on the border.
+    ph, pw = (-(h - p)) % s, (-(w - p)) % s
+    xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+    queries = keys.project(extract_patches(xp, p, s))
+    if complete:
+        idx, dist = nearest_neighbours_complete(queries, keys.keys, config.alpha * keys.length)
+    else:
+        idx, dist = nearest_neighbours(queries, keys.keys, block=max(16, (1 << 24) // keys.keys.shape[0]))
+    out = fold_patches(keys.values[idx], xp.shape[-2:], p, s)
+    return out[..., :h, :w], float(dist.mean()) / keys.length
+
+
+def rounds_per_level(levels: list[Level], config: InstantConfig) -> list[int]:
+    return [config.iters_fine if is_fine(lv, config) else config.iters for lv in levels]
+
+
+@torch.no_grad()
+def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
+        report: Report | None = None) -> torch.Tensor:
+    """Solve ``problem`` coarse to fine; returns (1, C, H, W), not clipped."""
+    levels = plan_levels(problem, config)
+    rounds = rounds_per_level(levels, config)
+    steps, step = sum(rounds), 0
+    x = starting_image(problem, levels[0], generator)
+    for li, level in enumerate(levels):
+        if li > 0:
+            x = level.keep_known(imresize(x, size=level.out_size))
+        sharp = _Keys(level.sources, level.sources, level.key_masks, config)
+        # The upsampled image is blurry: match it against equally blurry keys first.
+        first = sharp if li == 0 else _Keys(level.blurred, level.sources, level.key_masks, config)
+        for r in range(rounds[li]):
+            x, d = vote_round(x, first if r == 0 else sharp, config, complete=not is_fine(level, config))
+            x = level.keep_known(x)
+            step += 1
+            if report is not None:
+                report(step, steps, li, len(levels), {"patch_mse": d})
+    return x
