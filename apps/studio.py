@@ -12,6 +12,7 @@ at run time.
 
 import functools
 import html
+import importlib.util
 import inspect
 import logging
 import os
@@ -28,7 +29,7 @@ import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from singan_studio import instant, webapp  # noqa: E402
+from singan_studio import webapp  # noqa: E402
 from singan_studio.checkpoint import read_metadata  # noqa: E402
 from singan_studio.config import PRESETS  # noqa: E402
 from singan_studio.devices import pick_device  # noqa: E402
@@ -41,6 +42,8 @@ log = logging.getLogger("singan_studio.studio")
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "checkpoints"
 TRAIN_PRESETS = ["preview", "fast", "quality"]  # "singan" takes a day on a CPU: not offered here
+# The training-free engine gives a preview right after an upload (issue 5's module).
+HAS_INSTANT = importlib.util.find_spec("singan_studio.instant") is not None
 RENDER = dict(concurrency_id="render", concurrency_limit=1)  # one render at a time; others wait
 TRAINING = dict(concurrency_id="train", concurrency_limit=1)  # one training at a time
 
@@ -126,6 +129,10 @@ def models_tab(ws, model_dd, jobs, train_overrides):
         notice = webapp.downscale_notice(info.original_size, info.working_size)
         if notice:
             gr.Info(notice)
+        if not HAS_INSTANT:
+            return webapp.images_to_arrays(x)[0], []
+        from singan_studio import instant
+
         progress(0, desc="instant preview")
         # At most 128 px: seconds even on a busy CPU; only meant as a first look.
         quick = instant.sample(fit_max_size(x, 128), n=3, seed=0, device=ws.device,
@@ -154,7 +161,7 @@ def models_tab(ws, model_dd, jobs, train_overrides):
         except Cancelled:
             if not output.exists():
                 gr.Warning("Training cancelled before the first scale finished; nothing was kept.")
-                yield "Training cancelled.", [], gr.skip()
+                yield "Training cancelled.", gr.skip(), gr.skip()
                 return
             meta = read_metadata(output)
             done, total = meta["trained_scales"], len(meta["sizes"])

@@ -7,7 +7,7 @@ here is plain Python that the tests drive without a browser:
   or uploaded, job outputs) plus the read-only shipped demo models. Users
   pick models by *name*; a name is only ever looked up in the listing, never
   joined onto a path, so a request cannot reach a file outside these folders.
-* :func:`read_upload` - size limit, image check and downscaling with a notice.
+* :func:`check_size`, :func:`array_to_tensor` - upload limit; downscaling with a notice.
 * :func:`editor_image_and_mask` - an ``ImageEditor`` value to image + mask.
 * :class:`TrainJob` - training in a worker thread with events and a cancel flag.
 """
@@ -189,20 +189,6 @@ def check_size(path: str | os.PathLike, max_mb: float = MAX_UPLOAD_MB) -> None:
     size = Path(path).stat().st_size
     if size > max_mb * 1_000_000:
         raise ImageError(f"{Path(path).name} is {size / 1e6:.1f} MB; the limit is {max_mb:g} MB")
-
-
-def read_upload(path: str | os.PathLike, max_side: int = MAX_EDIT_SIDE,
-                max_mb: float = MAX_UPLOAD_MB) -> tuple[torch.Tensor, list[str]]:
-    """An uploaded image as ``(1, C, H, W)`` in [0, 1], plus notices for the user."""
-    if path is None:
-        raise ImageError("upload an image first")
-    check_size(path, max_mb)
-    x, info = read_image(path, max_size=max_side)
-    notes = []
-    if info.working_size != info.original_size:
-        (h0, w0), (h, w) = info.original_size, info.working_size
-        notes.append(f"The image is {w0}x{h0}; it was downscaled to {w}x{h}.")
-    return x, notes
 
 
 def downscale_notice(original: tuple[int, int], working: tuple[int, int]) -> str | None:
