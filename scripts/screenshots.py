@@ -77,8 +77,9 @@ def _shrink_png(path: Path) -> None:
 def _checkpoints_or_tiny(folder: Path) -> Path:
     from singan_studio.webapp import Workspace
 
-    if folder.is_dir() and Workspace(tempfile.mkdtemp(prefix="studio-probe-"), shipped=[folder]).names():
-        return folder
+    with tempfile.TemporaryDirectory(prefix="studio-probe-") as probe:
+        if folder.is_dir() and Workspace(probe, shipped=[folder]).names():
+            return folder
     import numpy as np
     from PIL import Image
     from skimage import data
