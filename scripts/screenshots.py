@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -108,7 +109,8 @@ def main(argv=None) -> int:
     import studio
 
     shipped = _checkpoints_or_tiny(Path(args.checkpoints))
-    demo = studio.build_app(tempfile.mkdtemp(prefix="studio-work-"), shipped=[shipped], device="cpu")
+    work = tempfile.mkdtemp(prefix="studio-work-")
+    demo = studio.build_app(work, shipped=[shipped], device="cpu")
     port = free_port()
     studio.launch(demo, port=port, block=False)
     try:
@@ -122,6 +124,7 @@ def main(argv=None) -> int:
             browser.close()
     finally:
         demo.close()
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
