@@ -204,5 +204,6 @@ def principal_basis(rows: torch.Tensor, dim: int) -> tuple[torch.Tensor, torch.T
     mean = rows.mean(dim=0)
     centred = rows - mean
     cov = centred.T @ centred / max(1, rows.shape[0] - 1)
-    _, vecs = torch.linalg.eigh(cov.double())  # ascending eigenvalues
-    return mean, vecs[:, -dim:].flip(1).to(rows.dtype)
+    # float64 on the CPU: a small D×D problem, and MPS has no float64.
+    _, vecs = torch.linalg.eigh(cov.double().cpu())  # ascending eigenvalues
+    return mean, vecs[:, -dim:].flip(1).to(rows.device, rows.dtype)

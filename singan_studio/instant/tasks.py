@@ -1,7 +1,8 @@
 """The instant engine's tasks: one function per task, both engines behind each.
 
 Images are (1, C, H, W) tensors in [0, 1] and so are the results (``sample``
-returns (n, C, H, W)). Masks are (1, 1, H, W) with 1 where the task acts.
+returns (n, C, H, W)). ``engine`` ("gpnn" or "gpdm") and ``seed`` default to
+the config's (``InstantConfig()``: "gpnn", 0). Masks are (1, 1, H, W) with 1 where the task acts.
 Sizes are (H, W). Each function checks its inputs first and raises one
 :class:`~singan_studio.errors.StudioError` naming the problem.
 """
@@ -49,6 +50,7 @@ def _check_mask(mask, image: torch.Tensor, what: str = "mask") -> torch.Tensor:
 
 
 def _config(config: InstantConfig | None, engine: str | None, seed: int | None) -> InstantConfig:
+    """``config`` (default: InstantConfig()) with the ``engine`` and ``seed`` arguments, when given, applied."""
     cfg = (config or InstantConfig()).with_(engine=engine, seed=seed)
     if cfg.engine not in ENGINES:
         raise StudioError(f"unknown engine {cfg.engine!r}; choose from {', '.join(ENGINES)}")
@@ -98,8 +100,8 @@ def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress |
 
 # -- tasks --------------------------------------------------------------------
 
-def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None, engine: str = "gpnn",
-           config: InstantConfig | None = None, seed: int = 0, progress: Progress | None = None,
+def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None, engine: str | None = None,
+           config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
            device="auto") -> torch.Tensor:
     """``n`` random images with the patches of ``image``, at any size.
 
@@ -116,12 +118,12 @@ def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None
     results = []
     for k in range(n):
         problem = Problem([image], out, init=image, noise_std=cfg.noise_std)
-        results.append(_solve(problem, cfg, seed + k, progress, k, n, device))
+        results.append(_solve(problem, cfg, cfg.seed + k, progress, k, n, device))
     return torch.cat(results)
 
 
-def retarget(image: torch.Tensor, size: Size | None = None, scale=None, engine: str = "gpnn",
-             config: InstantConfig | None = None, seed: int = 0, progress: Progress | None = None,
+def retarget(image: torch.Tensor, size: Size | None = None, scale=None, engine: str | None = None,
+             config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
              device="auto") -> torch.Tensor:
     """Change the size or aspect ratio of ``image`` keeping its objects' proportions.
 
@@ -132,11 +134,11 @@ def retarget(image: torch.Tensor, size: Size | None = None, scale=None, engine: 
     _check_image(image, "image", cfg)
     out = _out_size(image, size, scale)
     problem = Problem([image], out, init=imresize(image, size=out))
-    return _solve(problem, cfg, seed, progress, device=device)
+    return _solve(problem, cfg, cfg.seed, progress, device=device)
 
 
 def inpaint(image: torch.Tensor, mask: torch.Tensor, hint: torch.Tensor | None = None,
-            engine: str = "gpnn", config: InstantConfig | None = None, seed: int = 0,
+            engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
             noise_std: float | None = None, progress: Progress | None = None, device="auto") -> torch.Tensor:
     """Fill the white region of ``mask`` with content drawn from the rest of the image.
 
@@ -162,12 +164,12 @@ def inpaint(image: torch.Tensor, mask: torch.Tensor, hint: torch.Tensor | None =
     init = image * (1 - m) + fill * m
     problem = Problem([image], tuple(image.shape[-2:]), init=init, noise_std=noise_std,
                       key_masks=[m], known=image, unknown=m)
-    x = _solve(problem, cfg, seed, progress, device=device)
+    x = _solve(problem, cfg, cfg.seed, progress, device=device)
     return image * (1 - m) + x * m  # exact outside the mask whatever the engine did
 
 
-def edit(image: torch.Tensor, mask: torch.Tensor, engine: str = "gpnn", config: InstantConfig | None = None,
-         seed: int = 0, start_level: int | None = None, progress: Progress | None = None,
+def edit(image: torch.Tensor, mask: torch.Tensor, engine: str | None = None, config: InstantConfig | None = None,
+         seed: int | None = None, start_level: int | None = None, progress: Progress | None = None,
          device="auto") -> torch.Tensor:
     """Blend an edit (regions cut, pasted, moved or painted) into the image.
 
@@ -187,12 +189,12 @@ def edit(image: torch.Tensor, mask: torch.Tensor, engine: str = "gpnn", config: 
 
         start_level = len(level_scales(problem, cfg)) // 2
     problem.start_level = start_level
-    x = _solve(problem, cfg, seed, progress, device=device)
+    x = _solve(problem, cfg, cfg.seed, progress, device=device)
     return image * (1 - m) + x * m
 
 
 def analogy(layout_image: torch.Tensor, patch_source: torch.Tensor, size: Size | None = None,
-            engine: str = "gpnn", config: InstantConfig | None = None, seed: int = 0,
+            engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
             progress: Progress | None = None, device="auto") -> torch.Tensor:
     """The layout of ``layout_image`` (A) drawn with the patches of ``patch_source`` (B).
 
@@ -206,11 +208,11 @@ def analogy(layout_image: torch.Tensor, patch_source: torch.Tensor, size: Size |
         raise ImageError("layout image and patch source must both be colour or both grey")
     out = _out_size(layout_image, size, None)
     problem = Problem([patch_source], out, init=imresize(layout_image, size=out))
-    return _solve(problem, cfg, seed, progress, device=device)
+    return _solve(problem, cfg, cfg.seed, progress, device=device)
 
 
-def collage(images: list[torch.Tensor], size: Size, engine: str = "gpnn", config: InstantConfig | None = None,
-            seed: int = 0, progress: Progress | None = None, device="auto") -> torch.Tensor:
+def collage(images: list[torch.Tensor], size: Size, engine: str | None = None, config: InstantConfig | None = None,
+            seed: int | None = None, progress: Progress | None = None, device="auto") -> torch.Tensor:
     """One image of ``size`` (H, W) made of the patches of several images.
 
     The start is the images side by side (each resized to the output height),
@@ -228,4 +230,4 @@ def collage(images: list[torch.Tensor], size: Size, engine: str = "gpnn", config
     strip = torch.cat([imresize(im, size=(out[0], max(1, round(im.shape[-1] * out[0] / im.shape[-2]))))
                        for im in images], dim=-1)
     problem = Problem(list(images), out, init=imresize(strip, size=out), noise_std=cfg.noise_std)
-    return _solve(problem, cfg, seed, progress, device=device)
+    return _solve(problem, cfg, cfg.seed, progress, device=device)
