@@ -35,7 +35,7 @@ from .images import from_pil, to_pil
 from .patches import extract_patches, nearest_neighbours
 from .pyramid import Pyramid, noise_like
 from .resize import imresize
-from .training import TrainProgress, _critic_loss, _generator_loss, _r1_penalty, train
+from .training import TrainProgress, _critic_loss, _generator_loss, _gradient_penalty, _r1_penalty, train
 
 Size = tuple[int, int]
 
@@ -341,8 +341,10 @@ def fine_tune(model: Pyramid, image: torch.Tensor, mask: torch.Tensor, start_sca
             ri, rj = _crop_at(size, (ch, cw), None, rng, 1)
             real_crop = real[..., ri:ri + ch, rj:rj + cw]
             loss_d = _critic_loss(cfg.adv_loss, disc(real_crop), disc(fake.detach()))
-            if step % 4 == 0:
-                loss_d = loss_d + cfg.gp_weight * 4 * _r1_penalty(disc, real_crop)
+            if step % 4 == 0:  # the model's own penalty, applied lazily
+                penalty = (_gradient_penalty(disc, real_crop, fake.detach()) if cfg.adv_loss == "wgan-gp"
+                           else _r1_penalty(disc, real_crop))
+                loss_d = loss_d + cfg.gp_weight * 4 * penalty
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()

@@ -36,13 +36,13 @@ def _paste(model):
 # ---------------------------------------------------------------------- retarget
 def test_retarget_has_asked_size_and_keeps_content(tiny_model):
     h, w = tiny_model.sizes[-1]
-    out = editing.retarget(tiny_model, scale=(1.0, 2.0), seed=1)
-    assert out.shape == (1, 3, h, 2 * w)
+    assert editing.retarget(tiny_model, scale=(1.0, 2.0), seed=1).shape == (1, 3, h, 2 * w)
     assert editing.retarget(tiny_model, size=(40, 30)).shape[-2:] == (40, 30)
+    out = editing.retarget(tiny_model, scale=(1.0, 2.0), start_scale=2, seed=1)  # half-way up 4 scales
     back = imresize(out, size=(h, w))
     sample = imresize(tiny_model.sample(1, scale=(1.0, 2.0), seed=1), size=(h, w))
     c_retarget, c_sample = _corr(back, tiny_model.real), _corr(sample, tiny_model.real)
-    assert c_retarget > 0.9
+    assert c_retarget > 0.8
     assert c_retarget > c_sample + 0.15
 
 
@@ -72,7 +72,7 @@ def test_harmonize_fine_tuning_helps_and_leaves_the_model_alone(tiny_model):
     img, mask = _paste(tiny_model)
     weights = [p.clone() for p in tiny_model.generators[-1].parameters()]
     plain = editing.harmonize(tiny_model, img, mask, seed=0)
-    tuned = editing.harmonize(tiny_model, img, mask, fine_tune_steps=25, seed=0)
+    tuned = editing.harmonize(tiny_model, img, mask, fine_tune_steps=60, seed=0)
     d = lambda x: editing.patch_distance_in_mask(x, mask, tiny_model.real)  # noqa: E731
     assert d(tuned) < d(plain)
     assert all(torch.equal(a, b) for a, b in zip(weights, tiny_model.generators[-1].parameters()))
