@@ -7,6 +7,7 @@ software WebGL makes every mouse move over the editor canvas take 0.3-0.6 s.
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import os
 import shutil
@@ -25,20 +26,25 @@ sys.path.insert(0, str(REPO / "scripts"))
 import screenshots  # noqa: E402
 
 
-def _missing(reason: str):
+def _browser_missing() -> str | None:
+    if not Path(screenshots.CHROMIUM).exists():
+        return f"Chromium is not installed at {screenshots.CHROMIUM} (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "Python playwright is not installed (pip install playwright)"
+    return None
+
+
+# Decided at collection, before any fixture trains a model: skip here, fail in CI.
+if (_reason := _browser_missing()) is not None:
     if os.environ.get("CI"):
-        pytest.fail(f"{reason}; CI must run the browser tests (see .ci/run)")
-    pytest.skip(reason)
+        pytest.fail(f"{_reason}; CI must run the browser tests (see .ci/run)", pytrace=False)
+    pytest.skip(_reason, allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(screenshots.CHROMIUM).exists():
-        _missing(f"Chromium is not installed at {screenshots.CHROMIUM} (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("Python playwright is not installed (pip install playwright)")
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=screenshots.CHROMIUM, headless=True,
                               args=screenshots.CHROMIUM_ARGS)
