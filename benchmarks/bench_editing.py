@@ -62,7 +62,7 @@ def bench_operations(preset: str) -> tuple[list[list], list[list], str]:
     emask = torch.zeros(1, 1, h, w)
     emask[..., 20:80, 30:110] = 1
     painting = editing.quantize_to_palette(imresize(imresize(model.real, scale=1 / 8), size=(h, w)).clamp(0, 1),
-                                           editing._palette_tensor(model, 6))
+                                           editing.palette_tensor(model, 6))
     rows = []
     ops = [
         ("retarget ×(1, 2)", lambda: editing.retarget(model, scale=(1.0, 2.0))),
@@ -93,11 +93,11 @@ def bench_operations(preset: str) -> tuple[list[list], list[list], str]:
     return rows, quality, size
 
 
-def bench_sr(n_set5: int, preset: str) -> list[list]:
+def bench_sr(n_set5: int, preset: str, only: list[str] | None = None, with_33039: bool = True) -> list[list]:
     hr_dir = require(SHARED / "Set5" / "SwinIR" / "HR")
     lr_dir = require(SHARED / "Set5" / "SwinIR" / "LR_bicubic" / "X4")
     rows = []
-    names = sorted(p.stem for p in hr_dir.glob("*.png"))[:n_set5]
+    names = only or sorted(p.stem for p in hr_dir.glob("*.png"))[:n_set5]
     for name in names:
         hr, _ = read_image(hr_dir / f"{name}.png")
         lr_path = next(lr_dir.glob(f"{name}*.png"))
@@ -115,6 +115,8 @@ def bench_sr(n_set5: int, preset: str) -> list[list]:
         print(rows[-1], file=sys.stderr)
     if rows:
         rows.append(["mean", "", *[round(sum(r[k] for r in rows) / len(rows), 2) for k in range(2, 6)], "", ""])
+    if not with_33039:
+        return rows
     lr_path = require(SHARED / "SinGAN" / "Images" / "33039_LR.png")
     model, secs = timed(editing.train_for_super_resolution, str(lr_path), 4.0, preset=preset, device="cpu")
     out, sr_secs = timed(editing.super_resolve, model, 4.0)
@@ -132,6 +134,8 @@ def main() -> None:
     p.add_argument("--preset", default="fast", help="preset of the 250-px timing model (default fast)")
     p.add_argument("--sr-preset", default="fast", help="training preset for SR models (default fast)")
     p.add_argument("--skip-ops", action="store_true", help="only the super-resolution part")
+    p.add_argument("--set5-names", default=None, help="comma-separated Set5 names instead of the first --set5")
+    p.add_argument("--skip-33039", action="store_true", help="leave out SinGAN's 33039_LR.png")
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -143,7 +147,8 @@ def main() -> None:
         body += ("\n\nHarmonization of SinGAN's starry_night_naive.png: mean RMS distance of the pasted "
                  "region's 5×5 patches to their nearest training-image patch (lower = closer to the "
                  "painting's look):\n\n" + markdown_table(["image", "patch distance"], quality))
-    sr = bench_sr(args.set5, args.sr_preset)
+    only = args.set5_names.split(",") if args.set5_names else None
+    sr = bench_sr(args.set5, args.sr_preset, only, not args.skip_33039)
     body += (f"\n\nSuper-resolution ×4, Y-PSNR (dB, border 4 shaved), SR models trained with the "
              f"{args.sr_preset!r} preset on the LR image: bicubic; SinGAN SR as in the paper (noise, no "
              "back-projection); + back-projection (our default); + back-projection, no noise.\n\n"

@@ -69,10 +69,6 @@ def row(images: list[torch.Tensor], labels: list[str]) -> torch.Tensor:
     return editing.label_strip(images, labels)
 
 
-def pad_to(x: torch.Tensor, h: int) -> torch.Tensor:
-    return torch.nn.functional.pad(x, (0, 0, 0, h - x.shape[-2]), value=1.0)
-
-
 def main() -> None:
     torch.set_num_threads(1)
     DOCS.mkdir(parents=True, exist_ok=True)
@@ -101,7 +97,7 @@ def main() -> None:
                DOCS / "editing_edit.png")
 
     paint_in = painting(m)
-    quant = editing.quantize_to_palette(paint_in, editing._palette_tensor(m, 8))
+    quant = editing.quantize_to_palette(paint_in, editing.palette_tensor(m, 8))
     save_image(row([paint_in, quant, editing.paint(m, paint_in, seed=0)],
                    ["painting", "quantised to palette", "paint"]), DOCS / "editing_paint.png")
 

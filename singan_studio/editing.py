@@ -394,7 +394,8 @@ def _kmeans_colours(pixels: torch.Tensor, k: int, seed: int = 0, iters: int = 25
     return c
 
 
-def _palette_tensor(model: Pyramid, colors: int) -> torch.Tensor:
+def palette_tensor(model: Pyramid, colors: int) -> torch.Tensor:
+    """The training image's ``colors`` main colours as a (k, C) tensor in [0, 1], darkest first."""
     pixels = model.real[0].flatten(1).T
     if len(pixels) > 20_000:  # a fixed subsample: same palette every call, fast
         idx = torch.randperm(len(pixels), generator=torch.Generator().manual_seed(0))[:20_000]
@@ -409,7 +410,7 @@ def palette(model: Pyramid, colors: int = 8) -> list[str]:
     _check_model(model)
     if not isinstance(colors, (int, np.integer)) or not 1 <= colors <= 64:
         raise StudioError(f"colors must be an integer in 1..64, got {colors!r}")
-    c = (_palette_tensor(model, int(colors)) * 255).round().clamp(0, 255).int().tolist()
+    c = (palette_tensor(model, int(colors)) * 255).round().clamp(0, 255).int().tolist()
     return ["#" + "".join(f"{v:02x}" for v in (rgb * 3 if len(rgb) == 1 else rgb)) for rgb in c]
 
 
@@ -435,7 +436,7 @@ def paint(model: Pyramid, painting: torch.Tensor, start_scale: int | None = None
     x = _as_image(model, painting, "painting")
     start = _start(model, start_scale, "paint")
     if quantize:
-        x = quantize_to_palette(x, _palette_tensor(model, colors))
+        x = quantize_to_palette(x, palette_tensor(model, colors))
     return _inject(model, x, model.sizes, start, seed)
 
 
