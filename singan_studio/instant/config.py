@@ -27,7 +27,7 @@ class InstantConfig:
     # applied on the coarse levels, fine levels take plain nearest neighbours
     iters: int = 4  # nearest-neighbour + vote rounds per level
     iters_fine: int = 1  # rounds on the fine levels (short side above fine_from px)
-    fine_from: int = 64
+    fine_from: int = 48
     max_keys: int = 6_000  # keys on a level beyond this are taken on a strided grid
     max_queries: int = 10_000  # same for the query patches (voting still covers every pixel)
     pca_dim: int = 24  # search patches in this many principal directions (0 = full patches)
