@@ -96,6 +96,8 @@ def _batch(args, process) -> int:
             model = _model_for(path, args, out_dir)
             print(f"{path}: {process(model, out_dir)} -> {out_dir}")
         except StudioError as exc:
+            if out_dir.is_dir() and not any(out_dir.iterdir()):
+                out_dir.rmdir()  # leave nothing behind for a skipped input
             if len(inputs) == 1:
                 raise
             failures += 1

@@ -235,3 +235,4 @@ def test_cli_batch_retarget_skips_a_bad_input(tiny_model_path, tmp_path, capsys)
     assert (good / "retarget.png").exists() and (good / "sweep.gif").exists()
     assert read_image(good / "retarget.png")[0].shape[-1] == 72
     assert captured.out.count("\n") == 1
+    assert not (tmp_path / "out" / "broken").exists()  # no empty folder for the skipped input
