@@ -73,7 +73,8 @@ class Pyramid(nn.Module):
         self.sizes: list[Size] = [tuple(s) for s in sizes]
         self.channels = real.shape[1]
         self.register_buffer("real", real.detach().clone())
-        g = torch.Generator().manual_seed(config.seed)
+        # Offset: the fixed noise must not coincide with a sample's seed-0 noise.
+        g = torch.Generator().manual_seed(config.seed + 0x5EED_0000)
         self.register_buffer("z_rec", torch.randn(1, self.channels, *self.sizes[0], generator=g).to(real.device))
         self.generators = nn.ModuleList()
         self.discriminators = nn.ModuleList()
@@ -212,9 +213,13 @@ class Pyramid(nn.Module):
         lines = [f"singan-studio pyramid: {w}x{h}, {self.channels} channel(s), "
                  f"{self.trained_scales}/{self.n_scales} scales trained"
                  + ("" if self.complete else " (incomplete: resume training to finish)")]
+        rec = self.meta.get("rec_mse", [])
         for n, (sh, sw) in enumerate(self.sizes):
             amp = f"{self.noise_amps[n]:.4f}" if n < len(self.noise_amps) else "-"
-            lines.append(f"  scale {n}: {sw}x{sh}  noise amplitude {amp}")
+            line = f"  scale {n}: {sw}x{sh}  noise amplitude {amp}"
+            if n < len(rec):
+                line += f"  reconstruction MSE {rec[n][0]:.4f} -> {rec[n][1]:.4f}"
+            lines.append(line)
         for key in ("source", "preset", "train_seconds", "device"):
             if key in self.meta:
                 lines.append(f"  {key}: {self.meta[key]}")

@@ -227,6 +227,11 @@ def _noise_amp(model: Pyramid, n: int) -> float:
     return model.config.noise_amp * float(rmse)
 
 
+def _rec_error(model: Pyramid, n: int) -> float:
+    """MSE (in [-1, 1]) of scale ``n``'s reconstruction from the fixed noise."""
+    return float(F.mse_loss(model.reconstruct(n + 1), model.real_at(n)))
+
+
 def _as_tensor(image, max_size: int, device) -> tuple[torch.Tensor, ImageInfo]:
     if isinstance(image, (str, os.PathLike)):
         return read_image(image, max_size=max_size, device=device)
@@ -293,6 +298,7 @@ def train(image, *, preset: str = "fast", config: TrainConfig | None = None,
             disc.load_state_dict(model.discriminators[n - 1].state_dict())
         model.noise_amps.append(_noise_amp(model, n))
         steps = iterations(config, n, n_scales)
+        rec_before = _rec_error(model, n)
         gen.train().requires_grad_(True)
         disc.train().requires_grad_(True)
 
@@ -305,11 +311,12 @@ def train(image, *, preset: str = "fast", config: TrainConfig | None = None,
         train_scale(model, n, config, steps, report)
         gen.eval().requires_grad_(False)
         disc.eval().requires_grad_(False)
+        model.meta.setdefault("rec_mse", []).append([round(rec_before, 6), round(_rec_error(model, n), 6)])
         done += weights[n]
         model.meta["train_seconds"] = round(elapsed_before + time.perf_counter() - start_time, 2)
         if output is not None:
             save(model, output)
         if progress is not None:
-            progress(TrainProgress(n, n_scales, steps, done, time.perf_counter() - start_time,
+            progress(TrainProgress(n, n_scales, steps, steps, done, time.perf_counter() - start_time,
                                    {}, model=model))
     return model.eval()

@@ -20,7 +20,7 @@ torch.set_num_threads(1)
 
 from singan_studio import TrainConfig, train  # noqa: E402
 
-TINY = TrainConfig(max_size=48, min_size=16, scale_factor=0.7, iters=300, iters_fine=80,
+TINY = TrainConfig(max_size=48, min_size=16, scale_factor=0.7, iters=800, iters_fine=150,
                    d_steps=1, g_steps=1, gp_every=4, crop=28, crops_per_step=1, bank_size=4, seed=0)
 
 

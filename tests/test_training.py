@@ -9,20 +9,19 @@ import torch.nn.functional as F
 import singan_studio as ss
 from singan_studio.errors import Cancelled, ModelFileError
 from singan_studio.patches import multiscale_swd
-from singan_studio.resize import imresize
 
 from .conftest import TINY
 
 
-def test_every_scale_improves_the_reconstruction(tiny_model):
+def test_training_lowers_the_reconstruction_error_of_every_scale(tiny_model):
     m = tiny_model
     assert m.complete and m.n_scales >= 3
-    for n in range(m.n_scales):
-        target = m.real_at(n)
-        before = torch.zeros_like(target) if n == 0 else imresize(m.reconstruct(n), size=m.sizes[n])
-        after = m.reconstruct(n + 1)
-        err_in, err_out = F.mse_loss(before, target), F.mse_loss(after, target)
-        assert err_out < 0.9 * err_in, f"scale {n}: {err_in:.4f} -> {err_out:.4f}"
+    stats = m.meta["rec_mse"]  # per scale: [before training it, after]
+    assert len(stats) == m.n_scales
+    for n, (before, after) in enumerate(stats):
+        assert after < 0.8 * before, f"scale {n}: {before:.4f} -> {after:.4f}"
+    # The recorded figure is the real one: recompute the finest scale's error.
+    assert abs(F.mse_loss(m.reconstruct(), m.real_at(m.n_scales - 1)).item() - stats[-1][1]) < 1e-4
     psnr = -10 * torch.log10(F.mse_loss((m.reconstruct() + 1) / 2, m.real))
     assert psnr > 20
 
