@@ -55,9 +55,9 @@ def set5_x2(name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return hr[..., :lr.shape[-2] * 2, :lr.shape[-1] * 2], lr
 
 
-def bench_zssr(minutes: float, cfg) -> None:
+def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5) -> None:
     t_start, rows = time.time(), []
-    for name in SET5:
+    for name in names:
         if rows and time.time() - t_start > minutes * 60:
             break
         hr, lr = set5_x2(name)
@@ -217,6 +217,7 @@ def main() -> int:
     p.add_argument("--minutes", type=float, default=6.0, help="per-section budget for new images")
     p.add_argument("--zssr-images", type=int, default=1, help="MZSR section: images also run with full ZSSR")
     p.add_argument("--zssr-iters", type=int, default=FAST.iterations, help="ZSSR iteration cap")
+    p.add_argument("--zssr-names", nargs="+", default=list(SET5), help="Set5 images for the zssr section")
     p.add_argument("--s2s-size", type=int, default=96)
     p.add_argument("--s2s-iterations", type=int, default=1500)
     p.add_argument("--s2s-images", nargs="+", default=["F16"])
@@ -224,7 +225,7 @@ def main() -> int:
     torch.set_num_threads(1)
     sections = args.only or ["zssr", "mzsr", "self2self", "idbp"]
     if "zssr" in sections:
-        bench_zssr(args.minutes, FAST.with_(iterations=args.zssr_iters))
+        bench_zssr(args.minutes, FAST.with_(iterations=args.zssr_iters), tuple(args.zssr_names))
     if "mzsr" in sections:
         bench_mzsr(args.minutes, args.zssr_images, FAST.with_(iterations=args.zssr_iters))
     if "self2self" in sections:
