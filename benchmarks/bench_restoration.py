@@ -71,7 +71,12 @@ def official_seconds_per_iter(channels: int, size: int, n: int = 5, width: int =
     return (time.perf_counter() - t0) / n
 
 
+ONLY: set[str] = set()  # --methods: run only these
+
+
 def run(rows, task, name, y, op, x, score, method, official_iters, official_spi, **kw):
+    if ONLY and method not in ONLY:
+        return
     r = restore(y, op, method, reference=x, device="cpu", **kw)
     hist = r.history.get("psnr", [])
     oracle = (max(hist), int(np.argmax(hist)) + 1) if hist else (float("nan"), 0)
@@ -105,11 +110,13 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=800)
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--tasks", default="denoise,sr4,inpaint,gsure")
+    ap.add_argument("--methods", default="", help="comma-separated subset of methods to run")
     ap.add_argument("--no-record", action="store_true", help="print only (smoke runs)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     c, it, ch = args.crop, args.max_iter, args.channels
     tasks = args.tasks.split(",")
+    ONLY.update(m for m in args.methods.split(",") if m)
     if tasks == ["speed"]:
         speed_table(c)
         return
