@@ -522,6 +522,169 @@ def restore_tab(ws):
     stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
 
 
+INSTANT_HINT_COLOURS = ["#ff00cc", "#2f6b2a", "#6f93c8", "#8a6a4a", "#d8d2c4", "#202020"]
+
+
+def instant_tab(ws):
+    """The training-free engine (singan_studio.instant): one accordion per task, all from uploads."""
+    from singan_studio import instant
+
+    flags = webapp.CancelFlags()
+    gr.Markdown("No model needed: every result is made of the patches of the image you upload, in seconds. "
+                "**gpnn** is fast and crisp; **gpdm** copies less but is slower and noisier.")
+    with gr.Row():
+        with gr.Column(scale=2):
+            source = gr.Image(label="Source image (its patches make the result)", type="numpy", image_mode="RGB",
+                              format="png", sources=("upload", "clipboard"), height=260,
+                              elem_id="instant-source")
+        with gr.Column(scale=1):
+            engine = gr.Radio(list(instant.ENGINES), value="gpnn", label="Engine", elem_id="instant-engine")
+            seed = gr.Number(0, precision=0, label="Seed", info="same seed, same result")
+            diversity = gr.Slider(0, 5, value=1.5, step=0.25, label="Diversity (samples, collage)",
+                                  info="noise at the coarsest level: 0 stays close to the layout")
+            stop = gr.Button("Stop", variant="stop", elem_id="instant-stop")
+    with gr.Accordion("Random samples", open=True):
+        with gr.Row():
+            with gr.Column(scale=1):
+                count = gr.Slider(1, 8, value=4, step=1, label="How many")
+                s_width = gr.Slider(0.5, 3, value=1, step=0.25, label="Width (× the source)")
+                s_height = gr.Slider(0.5, 3, value=1, step=0.25, label="Height (× the source)")
+                sample_btn = gr.Button("Sample", variant="primary", elem_id="instant-sample-btn")
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="Samples", columns=4, format="png", object_fit="contain",
+                                     elem_id="instant-gallery")
+                archive = gr.File(label="All samples (zip)", interactive=False, elem_id="instant-zip")
+    with gr.Accordion("Retarget", open=False):
+        with gr.Row():
+            with gr.Column(scale=1):
+                r_width = gr.Slider(0.5, 3, value=1.5, step=0.1, label="Width (× the source)")
+                r_height = gr.Slider(0.5, 3, value=1, step=0.1, label="Height (× the source)")
+                retarget_btn = gr.Button("Retarget", variant="primary", elem_id="instant-retarget-btn")
+            with gr.Column(scale=2):
+                retarget_out = _image_out("Retargeted", "instant-retarget-out")
+    with gr.Accordion("Inpaint", open=False):
+        with gr.Row():
+            with gr.Column(scale=3):
+                gr.Markdown("Paint over the hole to fill. With **colour hint** on, the colours you paint "
+                            "steer what fills each part (sky blue, grass green...).")
+                editor = gr.ImageEditor(
+                    label="Image and hole", type="numpy", image_mode="RGBA", format="png",
+                    elem_id="instant-editor", layers=gr.LayerOptions(layers=["hole"], allow_additional_layers=False),
+                    brush=gr.Brush(colors=INSTANT_HINT_COLOURS, color_mode="defaults", default_size=12),
+                    transforms=(), sources=("upload", "clipboard"), height=380)
+                use_source = gr.Button("Start from the source image", size="sm", elem_id="instant-use-source")
+            with gr.Column(scale=2):
+                hint = gr.Checkbox(False, label="Use the painted colours as a hint")
+                inpaint_btn = gr.Button("Fill", variant="primary", elem_id="instant-inpaint-btn")
+                inpaint_out = _image_out("Filled", "instant-inpaint-out")
+    with gr.Accordion("Structural analogy", open=False):
+        with gr.Row():
+            with gr.Column(scale=1):
+                layout = gr.Image(label="Layout image (its shapes; the source gives the patches)", type="numpy",
+                                  image_mode="RGB", format="png", sources=("upload", "clipboard"), height=220,
+                                  elem_id="instant-layout")
+                analogy_btn = gr.Button("Draw the layout with the source's patches", variant="primary",
+                                        elem_id="instant-analogy-btn")
+            with gr.Column(scale=1):
+                analogy_out = _image_out("Analogy", "instant-analogy-out")
+    with gr.Accordion("Collage", open=False):
+        with gr.Row():
+            with gr.Column(scale=1):
+                files = gr.File(label=f"Images to combine (up to {webapp.MAX_COLLAGE_IMAGES}, left to right)",
+                                file_count="multiple", file_types=["image"], type="filepath",
+                                elem_id="instant-collage-files")
+                c_width = gr.Slider(0.5, 4, value=2, step=0.25, label="Width (× the first image)")
+                c_height = gr.Slider(0.5, 2, value=1, step=0.25, label="Height (× the first image)")
+                collage_btn = gr.Button("Make the collage", variant="primary", elem_id="instant-collage-btn")
+            with gr.Column(scale=2):
+                collage_out = _image_out("Collage", "instant-collage-out")
+
+    def run(fn, request, progress, *args, **kwargs):
+        """``fn`` with this session's stop flag and the page's progress bar."""
+        key = request.session_hash if request else None
+        report = flags.watch(key, lambda p: progress(p.fraction, desc=f"level {p.level + 1}/{p.n_levels}"))
+        progress(0, desc="starting")
+        try:
+            return fn(*args, device=ws.device, progress=report, **kwargs)
+        except Cancelled:
+            raise gr.Error("Stopped.", print_exception=False) from None
+        finally:
+            flags.done(key)
+
+    @user_errors
+    def run_sample(image, eng, seed_value, n, w, h, noise, request: gr.Request, progress=gr.Progress()):
+        x, notes = webapp.instant_source(image)
+        cfg = webapp.instant_config(eng, noise)
+        _notify(notes)
+        batch = run(instant.sample, request, progress, x, n=int(n), scale=(float(h), float(w)), config=cfg,
+                    seed=int(seed_value or 0))
+        arrays = webapp.images_to_arrays(batch)
+        return arrays, str(webapp.zip_images(arrays, ws.job_dir() / "instant_samples.zip"))
+
+    @user_errors
+    def run_retarget(image, eng, seed_value, w, h, request: gr.Request, progress=gr.Progress()):
+        x, notes = webapp.instant_source(image)
+        cfg = webapp.instant_config(eng)
+        _notify(notes)
+        out = run(instant.retarget, request, progress, x, scale=(float(h), float(w)), config=cfg,
+                  seed=int(seed_value or 0))
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def run_inpaint(value, eng, seed_value, use_hint, request: gr.Request, progress=gr.Progress()):
+        rgb, painted = webapp.editor_image_and_mask(value)
+        x, notes = webapp.array_to_tensor(rgb, webapp.MAX_INSTANT_SIDE)
+        m = webapp.resize_mask(painted, x.shape[-2:])
+        colours = webapp.array_to_tensor(webapp.editor_composite(value), webapp.MAX_INSTANT_SIDE)[0] \
+            if use_hint else None
+        cfg = webapp.instant_config(eng)
+        _notify(notes)
+        out = run(instant.inpaint, request, progress, x, m, hint=colours, config=cfg, seed=int(seed_value or 0))
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def run_analogy(image, layout_image, eng, seed_value, request: gr.Request, progress=gr.Progress()):
+        b, notes = webapp.instant_source(image)
+        a, more = webapp.instant_source(layout_image, "a layout image")
+        cfg = webapp.instant_config(eng)
+        _notify(notes + more)
+        out = run(instant.analogy, request, progress, a, b, config=cfg, seed=int(seed_value or 0))
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def run_collage(paths, eng, seed_value, w, h, noise, request: gr.Request, progress=gr.Progress()):
+        images, notes = webapp.instant_uploads(paths, ws.max_upload_mb)
+        cfg = webapp.instant_config(eng, noise)
+        _notify(notes)
+        h0, w0 = images[0].shape[-2:]
+        out = run(instant.collage, request, progress, images, size=(round(h0 * float(h)), round(w0 * float(w))),
+                  config=cfg, seed=int(seed_value or 0))
+        return webapp.images_to_arrays(out)[0]
+
+    @user_errors
+    def source_to_editor(image):
+        if image is None:
+            raise StudioError("upload a source image first")
+        image = np.asarray(image)
+        return {"background": image, "layers": [], "composite": image}
+
+    def stop_job(request: gr.Request):
+        if not flags.cancel(request.session_hash if request else None):
+            gr.Warning("No instant job of yours is running.")
+
+    sample_btn.click(run_sample, [source, engine, seed, count, s_width, s_height, diversity], [gallery, archive],
+                     api_name="instant_sample", **RENDER)
+    retarget_btn.click(run_retarget, [source, engine, seed, r_width, r_height], retarget_out,
+                       api_name="instant_retarget", **RENDER)
+    inpaint_btn.click(run_inpaint, [editor, engine, seed, hint], inpaint_out, api_name="instant_inpaint", **RENDER)
+    analogy_btn.click(run_analogy, [source, layout, engine, seed], analogy_out, api_name="instant_analogy",
+                      **RENDER)
+    collage_btn.click(run_collage, [files, engine, seed, c_width, c_height, diversity], collage_out,
+                      api_name="instant_collage", **RENDER)
+    use_source.click(source_to_editor, source, editor, api_name="instant_source_to_editor")
+    stop.click(stop_job, None, None, api_name="stop_instant", queue=False)
+
+
 # ---------------------------------------------------------------------- the app
 def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=webapp.MAX_UPLOAD_MB,
               train_overrides=None):
@@ -564,6 +727,9 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
                 animate_tab(ws, model_dd, scale_sliders)
             with gr.Tab("Restore", id="restore", elem_id="tab-restore"):
                 restore_tab(ws)
+            if HAS_INSTANT:
+                with gr.Tab("Instant", id="instant", elem_id="tab-instant"):
+                    instant_tab(ws)
 
         @user_errors
         def describe(name):

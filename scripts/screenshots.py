@@ -29,10 +29,12 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-d
                  "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-extensions"]
 TABS = {"models": "Models", "generate": "Generate", "retarget": "Retarget", "harmonize": "Harmonize / Edit",
-        "paint": "Paint", "super_resolve": "Super-resolve", "animate": "Animate", "restore": "Restore"}
+        "paint": "Paint", "super_resolve": "Super-resolve", "animate": "Animate", "restore": "Restore",
+        "instant": "Instant"}
 # The button pressed on each tab before its screenshot (None: just the tab).
 ACTIONS = {"generate": "#gen-btn", "retarget": "#retarget-btn", "super_resolve": "#sr-btn",
-           "harmonize": None, "paint": None, "animate": None, "models": None, "restore": None}
+           "harmonize": None, "paint": None, "animate": None, "models": None, "restore": None,
+           "instant": None}
 RESULTS = {"generate": "#gen-gallery img", "retarget": "#retarget-out img", "super_resolve": "#sr-out img"}
 
 

@@ -40,6 +40,10 @@ MAX_EDIT_SIDE = 1024
 """Images for the editors are downscaled to this long side (with a notice)."""
 MAX_RESTORE_SIDE = 256
 """Images to restore are downscaled to this long side (restoration fits a network per image)."""
+MAX_INSTANT_SIDE = 256
+"""Images for the instant engine are downscaled to this long side (a few seconds a result on a CPU)."""
+MAX_COLLAGE_IMAGES = 6
+"""A collage takes at most this many images (each adds its patches to every search)."""
 KEEP_JOBS = 40
 """Output folders of this many recent jobs are kept; older ones are deleted."""
 
@@ -439,3 +443,45 @@ def restoration_operator(task: str, known: np.ndarray | None = None, factor: int
     if task == "deblur":
         return physics.Deblurring(f"gaussian:{float(blur_width):g}")
     raise StudioError(f"unknown task {task!r}; choose denoise, inpaint, super-resolve or deblur")
+
+
+# ---------------------------------------------------------------- the Instant tab
+def instant_source(arr: np.ndarray | None, what: str = "a source image") -> tuple[torch.Tensor, list[str]]:
+    """An uploaded image (``gr.Image`` numpy value) at the instant engine's working size, with notices."""
+    if arr is None:
+        raise ImageError(f"upload {what} first")
+    arr = np.asarray(arr)
+    if arr.ndim not in (2, 3) or min(arr.shape[:2]) < 16:
+        raise ImageError(f"{what} is empty or smaller than 16x16 pixels")
+    return array_to_tensor(arr, MAX_INSTANT_SIDE)
+
+
+def instant_uploads(paths, max_mb: float = MAX_UPLOAD_MB) -> tuple[list[torch.Tensor], list[str]]:
+    """Several uploaded image files (a collage's) as RGB tensors at the working size, with notices."""
+    paths = [p for p in (paths or []) if p]
+    if not paths:
+        raise ImageError("upload the images to combine first")
+    if len(paths) > MAX_COLLAGE_IMAGES:
+        raise ImageError(f"{len(paths)} images were given; a collage takes at most {MAX_COLLAGE_IMAGES}")
+    images, notes = [], []
+    for path in paths:
+        check_size(path, max_mb)
+        x, info = read_image(path, max_size=MAX_INSTANT_SIDE)
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if info.working_size != info.original_size:
+            (h0, w0), (h, w) = info.original_size, info.working_size
+            notes.append(f"{info.source} is {w0}x{h0}; it was downscaled to {w}x{h}.")
+        images.append(x)
+    return images, notes
+
+
+def instant_config(engine: str, diversity: float | None = None):
+    """The :class:`~singan_studio.instant.InstantConfig` for the tab's engine and diversity choices."""
+    from .instant import ENGINES, InstantConfig
+
+    if engine not in ENGINES:
+        raise StudioError(f"unknown engine {engine!r}; choose {' or '.join(ENGINES)}")
+    if diversity is not None and not 0 <= float(diversity) <= 10:
+        raise StudioError(f"diversity {diversity} is out of range (0 to 10)")
+    return InstantConfig(engine=engine).with_(noise_std=None if diversity is None else float(diversity))
