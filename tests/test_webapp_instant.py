@@ -115,3 +115,16 @@ def test_bad_input_is_a_message(client, source):
         client.predict(source, "no-engine", 0, 1, 1.0, 1.0, 1.5, api_name="/instant_sample")
     editor = client.predict(source, api_name="/instant_source_to_editor")
     assert read(editor["background"]).shape == (36, 48, 3)
+
+
+def test_stop_ends_a_running_job(client, tmp_path):
+    import time
+
+    big = handle_file(png(tmp_path, tiny_array(96), "big.png"))
+    job = client.submit(big, "gpdm", 0, 8, 2.0, 2.0, 1.5, api_name="/instant_sample")  # would take minutes
+    deadline = time.time() + 30
+    while time.time() < deadline and job.status().code.name != "PROGRESS":
+        time.sleep(0.2)
+    client.predict(api_name="/stop_instant")
+    with pytest.raises(Exception, match="Stopped"):
+        job.result(timeout=30)
