@@ -16,6 +16,8 @@ from .errors import StudioError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
+MODEL_SUFFIX = ".safetensors"
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -34,6 +36,78 @@ def _positive_float(text: str) -> float:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return v
+
+
+def add_batch_arguments(p: argparse.ArgumentParser, what: str, seed_default: int | None = 0) -> None:
+    """Inputs and output of a batch command (sample, retarget, animate...)."""
+    p.add_argument("inputs", nargs="+", help="model files, images or folders (images are trained first)")
+    p.add_argument("-o", "--output", default=what, help=f"output folder, one subfolder per input (default ./{what})")
+    p.add_argument("--preset", default="fast", help="training recipe for image inputs (default: fast)")
+    p.add_argument("--seed", type=int, default=seed_default,
+                   help="noise seed" + (f" (default {seed_default})" if seed_default is not None else " (default: random, printed)"))
+
+
+def _expand(paths: list[str]) -> list[Path]:
+    """Folders become their image and model files (sorted); files pass through."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir()
+                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | {MODEL_SUFFIX})
+            if not found:
+                print(f"{p}: no images or model files in this folder", file=sys.stderr)
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+def _model_for(path: Path, args, out_dir: Path):
+    """Load a model file, or train one on an image (kept as out_dir/model.safetensors)."""
+    from .checkpoint import load, read_metadata
+    from .images import read_image
+    from .progress import TrainBar
+    from .training import train
+
+    if path.suffix.lower() == MODEL_SUFFIX:
+        read_metadata(path)
+        return load(path, args.device)
+    read_image(path)  # a clear error for a missing or unreadable image, before training
+    bar = TrainBar(f"training {path.name}", disable=args.quiet)
+    try:
+        return train(path, preset=args.preset, output=out_dir / "model.safetensors", device=args.device,
+                     progress=bar)
+    finally:
+        bar.close()
+
+
+def _batch(args, process) -> int:
+    """Run ``process(model, out_dir) -> summary`` on every input: one folder and one line each.
+
+    A bad input is reported and skipped (nothing left behind for it); the exit
+    status is 1 if any failed. A single bad input is an error (exit 2).
+    """
+    inputs = _expand(args.inputs)
+    if not inputs:
+        raise StudioError("no inputs to process")
+    out_root = Path(args.output)
+    failures = 0
+    for path in inputs:
+        out_dir = out_root / path.stem
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            model = _model_for(path, args, out_dir)
+            print(f"{path}: {process(model, out_dir)} -> {out_dir}")
+        except StudioError as exc:
+            if out_dir.is_dir() and not any(out_dir.iterdir()):
+                out_dir.rmdir()
+            if len(inputs) == 1:
+                raise
+            failures += 1
+            print(f"{path}: skipped: {exc}", file=sys.stderr)
+        except OSError as exc:
+            raise StudioError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    return 1 if failures else 0
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
@@ -57,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its model file")
     _add_common(p)
 
-    p = sub.add_parser("sample", help="random images from one or more trained models")
-    p.add_argument("models", nargs="+", help="model file(s)")
+    p = sub.add_parser("sample", help="random images from trained models (or images, trained first)")
+    add_batch_arguments(p, "samples", seed_default=None)
     p.add_argument("-n", type=int, default=4, help="samples per model (default 4)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--size", type=_size, help="output size WxH in pixels")
@@ -66,8 +140,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale-h", type=_positive_float, default=None, help="height factor vs the training image")
     p.add_argument("--start-scale", type=int, default=0,
                    help="0 = most diverse; higher keeps more of the training image's layout")
-    p.add_argument("--seed", type=int, default=None, help="seed of the first sample (others: seed+1, ...)")
-    p.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
     _add_common(p)
 
     p = sub.add_parser("info", help="describe a model file")
@@ -130,36 +202,27 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from .checkpoint import load, read_metadata
-    from .images import save_image
+    from .images import check_writable, save_image
     from .pyramid import resolve_seed
 
-    if (args.scale_w is None) != (args.scale_h is None) and args.size is None:
-        # One factor given: keep the other at 1.
-        args.scale_w, args.scale_h = args.scale_w or 1.0, args.scale_h or 1.0
-    scale = (args.scale_h, args.scale_w) if args.scale_w is not None else None
+    if args.size is None and (args.scale_w is not None or args.scale_h is not None):
+        scale = (args.scale_h or 1.0, args.scale_w or 1.0)  # one factor given: the other stays 1
+    else:
+        scale = None
     if args.n < 1:
         raise StudioError("-n must be at least 1")
-    out_root = Path(args.output)
-    failures = 0
-    for path in args.models:
-        try:
-            read_metadata(path)
-            model = load(path, args.device)
-            out_dir = out_root if len(args.models) == 1 else out_root / Path(path).stem
-            out_dir.mkdir(parents=True, exist_ok=True)
-            seed = resolve_seed(args.seed)
-            batch = model.sample(args.n, size=args.size, scale=scale, start_scale=args.start_scale, seed=seed)
-            for k in range(args.n):
-                save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
-            h, w = batch.shape[-2:]
-            print(f"{path}: {args.n} samples {w}x{h} (seeds {seed}..{seed + args.n - 1}) -> {out_dir}")
-        except StudioError as exc:
-            if len(args.models) == 1:
-                raise
-            failures += 1
-            print(f"{path}: skipped: {exc}", file=sys.stderr)
-    return 1 if failures else 0
+    check_writable(Path(args.output) / "x")
+    seed = resolve_seed(args.seed)
+
+    def process(model, out_dir: Path) -> str:
+        model.check_start_scale(args.start_scale)
+        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=args.start_scale, seed=seed)
+        for k in range(args.n):
+            save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
+        h, w = batch.shape[-2:]
+        return f"{args.n} samples {w}x{h} (seeds {seed}..{seed + args.n - 1})"
+
+    return _batch(args, process)
 
 
 def cmd_info(args) -> int:

@@ -14,11 +14,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from .cli import _positive_float, _size
-from .errors import ImageError, StudioError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif"}
-MODEL_SUFFIX = ".safetensors"
+from .cli import MODEL_SUFFIX, _batch, _positive_float, _size, add_batch_arguments
+from .errors import StudioError
 
 
 # ---------------------------------------------------------------------- helpers
@@ -47,103 +44,12 @@ def _run(fn, *args, **kwargs):
     return result
 
 
-def _expand(paths: list[str]) -> list[Path]:
-    """Folders become their image and model files (sorted); files pass through."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir()
-                           if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | {MODEL_SUFFIX})
-            if not found:
-                print(f"{p}: no images or model files in this folder", file=sys.stderr)
-            out += found
-        else:
-            out.append(p)
-    return out
-
-
-def _model_for(path: Path, args, out_dir: Path):
-    """Load a model file, or train one on an image (kept as out_dir/model.safetensors)."""
-    from .checkpoint import load, read_metadata
-
-    if path.suffix.lower() == MODEL_SUFFIX:
-        read_metadata(path)
-        return load(path, args.device)
-    from .progress import TrainBar
-    from .training import train
-
-    if not path.exists():
-        raise ImageError(f"not found: {path}")
-    bar = TrainBar(f"training {path.name}", disable=args.quiet)
-    try:
-        return train(path, preset=args.preset, output=out_dir / "model.safetensors", device=args.device,
-                     progress=bar)
-    finally:
-        bar.close()
-
-
-def _batch(args, process) -> int:
-    """Run ``process(model, out_dir) -> summary`` on every input; one line each."""
-    inputs = _expand(args.inputs)
-    if not inputs:
-        raise StudioError("no inputs to process")
-    out_root = Path(args.output)
-    failures = 0
-    for path in inputs:
-        out_dir = out_root / path.stem
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            model = _model_for(path, args, out_dir)
-            print(f"{path}: {process(model, out_dir)} -> {out_dir}")
-        except StudioError as exc:
-            if out_dir.is_dir() and not any(out_dir.iterdir()):
-                out_dir.rmdir()  # leave nothing behind for a skipped input
-            if len(inputs) == 1:
-                raise
-            failures += 1
-            print(f"{path}: skipped: {exc}", file=sys.stderr)
-    return 1 if failures else 0
-
-
-def _read_rgb(path: str):
-    """The image's colours, ignoring any alpha (which may be the mask), plus its alpha or None."""
-    import numpy as np
-    from PIL import Image, ImageOps
-
-    from .images import from_pil, read_image
-
-    read_image(path)  # one clear error for a missing or unreadable file
-    img = ImageOps.exif_transpose(Image.open(path))
-    alpha = None
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        alpha = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3] / 255
-    rgb = img.convert("L" if img.mode in ("L", "LA", "I;16", "I", "1") else "RGB")
-    return from_pil(rgb), alpha
-
-
-def _mask_from(alpha, luminance_of: str | None):
-    """A mask from alpha when it marks a region, else from luminance of ``luminance_of``."""
-    import numpy as np
-    import torch
-    from PIL import Image, ImageOps
-
-    if alpha is not None and (alpha < 0.5).any() and (alpha > 0.5).any():
-        m = alpha > 0.5
-    elif luminance_of is not None:
-        m = np.asarray(ImageOps.exif_transpose(Image.open(luminance_of)).convert("L")) > 127
-    else:
-        return None
-    return torch.from_numpy(m.astype(np.float32))[None, None]
-
-
 def _image_and_mask(image_path: str, mask_path: str | None):
-    image, alpha = _read_rgb(image_path)
-    if mask_path is not None:
-        _, mask_alpha = _read_rgb(mask_path)
-        return image, _mask_from(mask_alpha, mask_path)
-    mask = _mask_from(alpha, None)
-    if mask is None:
-        raise StudioError(f"{image_path} has no transparency to use as the mask; give --mask MASK")
+    """The image (its alpha ignored: it may be the mask) and its mask, from a file or the alpha."""
+    from .images import load_mask, read_image
+
+    image, _ = read_image(image_path, alpha="ignore")
+    mask = load_mask(mask_path if mask_path is not None else image_path, alpha_only=mask_path is None)
     return image, mask
 
 
@@ -253,7 +159,9 @@ def cmd_paint(args) -> int:
     from .images import check_writable
 
     check_writable(args.output)
-    painting, _ = _read_rgb(args.painting)
+    from .images import read_image
+
+    painting, _ = read_image(args.painting, alpha="ignore")
     result = _injection(args, editing.paint, painting=painting, quantize=not args.no_quantize,
                         seed=args.seed, colors=args.colors)
     return _save_single(args, result, "painted")
@@ -296,16 +204,9 @@ def _add_start(p: argparse.ArgumentParser, default_text: str) -> None:
                    help="render every start scale side by side (labelled) to choose one")
 
 
-def _add_batch(p: argparse.ArgumentParser, what: str) -> None:
-    p.add_argument("inputs", nargs="+", help="model files, images or folders (images are trained first)")
-    p.add_argument("-o", "--output", default=what, help=f"output folder, one subfolder per input (default ./{what})")
-    p.add_argument("--preset", default="fast", help="training recipe for image inputs (default: fast)")
-    p.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-
-
 def register(subparsers, add_common) -> dict:
     p = subparsers.add_parser("retarget", help="re-render training images at a new size (and a resize sweep video)")
-    _add_batch(p, "retargeted")
+    add_batch_arguments(p, "retargeted")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--size", type=_size, help="output size WxH in pixels")
     g.add_argument("--scale-w", type=_positive_float, default=None, help="width factor (default 1)")
@@ -320,7 +221,7 @@ def register(subparsers, add_common) -> dict:
     add_common(p)
 
     p = subparsers.add_parser("animate", help="looping videos by a random walk in noise space")
-    _add_batch(p, "animations")
+    add_batch_arguments(p, "animations")
     p.add_argument("--frames", type=int, default=60, help="frames in the loop (default 60)")
     p.add_argument("--start-scale", type=int, default=1, help="scales below this stay fixed (default 1)")
     p.add_argument("--smoothness", type=float, default=0.9, help="momentum in [0, 1) (default 0.9)")

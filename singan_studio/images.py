@@ -22,6 +22,9 @@ from .resize import imresize
 
 MIN_SIDE = 16  # smaller images have nothing to learn from at a coarse scale
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # refuse decompression bombs, allow large photos
 
 
@@ -94,12 +97,13 @@ def _to_float_array(img: Image.Image, info: ImageInfo) -> tuple[np.ndarray, np.n
 
 
 def read_image(path: str | os.PathLike, max_size: int | None = None, background: float = 1.0,
-               device: torch.device | str = "cpu") -> tuple[torch.Tensor, ImageInfo]:
+               device: torch.device | str = "cpu", alpha: str = "composite") -> tuple[torch.Tensor, ImageInfo]:
     """Load an image file as a ``(1, C, H, W)`` tensor in [0, 1].
 
     * EXIF orientation is applied; 8- and 16-bit files keep their precision.
     * Grey files stay one channel; colour files become RGB.
-    * Alpha is composited over ``background`` (1.0 = white), noted in the info.
+    * Alpha is composited over ``background`` (1.0 = white), noted in the info;
+      ``alpha="ignore"`` drops it instead (when the alpha is a mask, see :func:`load_mask`).
     * If ``max_size`` is given and the long side is larger, the image is
       shrunk (antialiased bicubic, in torch) so its long side is ``max_size``;
       the working size is recorded in the info. Images are never enlarged.
@@ -107,11 +111,15 @@ def read_image(path: str | os.PathLike, max_size: int | None = None, background:
     img = _open(path)
     info = ImageInfo(source=Path(path).name, original_size=(img.height, img.width),
                      mode=img.mode, bit_depth=8, channels=3)
-    arr, alpha = _to_float_array(img, info)
-    if alpha is not None:
-        if float(alpha.min()) < 1.0:
-            arr = arr * alpha[..., None] + background * (1 - alpha[..., None])
+    if alpha not in ("composite", "ignore"):
+        raise ValueError(f"alpha must be 'composite' or 'ignore', not {alpha!r}")
+    arr, a = _to_float_array(img, info)
+    if a is not None and float(a.min()) < 1.0:
+        if alpha == "composite":
+            arr = arr * a[..., None] + background * (1 - a[..., None])
             info.notes.append(f"alpha composited over {'white' if background == 1 else background}")
+        else:
+            info.notes.append("alpha ignored")
     info.channels = arr.shape[2]
     x = torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))[None].to(device)
     if min(x.shape[-2:]) < MIN_SIDE:
@@ -135,24 +143,27 @@ def fit_max_size(x: torch.Tensor, max_size: int | None) -> torch.Tensor:
 
 
 def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None,
-              device: torch.device | str = "cpu") -> torch.Tensor:
+              device: torch.device | str = "cpu", alpha_only: bool = False) -> torch.Tensor:
     """Load a mask as ``(1, 1, H, W)`` in {0, 1}: white (or opaque alpha) = 1.
 
-    A file with transparency gives its alpha channel; otherwise its luminance
-    is thresholded at one half. ``size`` resizes it (nearest) to (H, W).
+    The alpha channel is the mask when it marks a region (some pixels below
+    one half, some above); otherwise the luminance is thresholded at one half.
+    ``alpha_only`` refuses files without such an alpha (for an image that
+    carries its own mask). ``size`` resizes the mask (nearest) to (H, W).
     """
     img = _open(path)
-    if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
+    m = None
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         a = np.asarray(img.convert("RGBA"), dtype=np.float32)[..., 3] / 255.0
-        if a.min() < 1.0:
+        if (a < 0.5).any() and (a > 0.5).any():
             m = a
-        else:
-            m = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    else:
+    if m is None:
+        if alpha_only:
+            raise ImageError(f"{Path(path).name} has no transparency marking a region to use as the mask")
         m = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     t = torch.from_numpy((m > 0.5).astype(np.float32))[None, None].to(device)
     if size is not None and tuple(t.shape[-2:]) != tuple(size):
-        t = torch.nn.functional.interpolate(t, size=size, mode="nearest")
+        t = torch.nn.functional.interpolate(t, size=tuple(size), mode="nearest")
     return t
 
 
@@ -203,6 +214,7 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
