@@ -7,6 +7,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+def conv_stack(c_in: int, width: int, layers: int, c_out: int) -> nn.Sequential:
+    """``layers`` unpadded 3×3 convolutions with LeakyReLU(0.2) between them.
+
+    Shared by the generator and the patch critic: the receptive field is
+    ``2 * layers + 1`` pixels and each side shrinks by ``layers`` pixels.
+    """
+    blocks: list[nn.Module] = []
+    for _ in range(layers - 1):
+        blocks += [nn.Conv2d(c_in, width, 3), nn.LeakyReLU(0.2)]
+        c_in = width
+    blocks.append(nn.Conv2d(c_in, c_out, 3))
+    return nn.Sequential(*blocks)
+
+
 class ScaleGenerator(nn.Module):
     """A small fully convolutional net that adds detail to the scale below.
 
@@ -23,13 +37,7 @@ class ScaleGenerator(nn.Module):
 
     def __init__(self, channels: int = 3, width: int = 32, layers: int = 5):
         super().__init__()
-        blocks: list[nn.Module] = []
-        c_in = channels
-        for _ in range(layers - 1):
-            blocks += [nn.Conv2d(c_in, width, 3), nn.LeakyReLU(0.2)]
-            c_in = width
-        blocks.append(nn.Conv2d(c_in, channels, 3))
-        self.body = nn.Sequential(*blocks)
+        self.body = conv_stack(channels, width, layers, channels)
         self.margin = layers  # each unpadded 3×3 conv trims one pixel a side
 
     def forward(self, noisy_padded: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .networks import conv_stack
 from .resize import imresize
 
 
@@ -38,13 +39,7 @@ class PatchDiscriminator(nn.Module):
 
     def __init__(self, channels: int = 3, width: int = 32, layers: int = 5):
         super().__init__()
-        blocks: list[nn.Module] = []
-        c_in = channels
-        for _ in range(layers - 1):
-            blocks += [nn.Conv2d(c_in, width, 3), nn.LeakyReLU(0.2)]
-            c_in = width
-        blocks.append(nn.Conv2d(c_in, 1, 3))
-        self.body = nn.Sequential(*blocks)
+        self.body = conv_stack(channels, width, layers, 1)
         self.receptive_field = 2 * layers + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
