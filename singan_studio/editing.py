@@ -35,7 +35,7 @@ from .images import from_pil, to_pil
 from .patches import extract_patches, nearest_neighbours
 from .pyramid import Pyramid, noise_like
 from .resize import imresize
-from .training import TrainProgress, _critic_loss, _generator_loss, _gradient_penalty, _r1_penalty, train
+from .training import TrainProgress, critic_loss, generator_loss, train
 
 Size = tuple[int, int]
 
@@ -303,7 +303,7 @@ def fine_tune(model: Pyramid, image: torch.Tensor, mask: torch.Tensor, start_sca
               ) -> Pyramid:
     """A copy of ``model`` whose scales ``start_scale..`` are fine-tuned on ``image``.
 
-    ConSinGAN's harmonization trick, on our hinge-loss training: each scale
+    ConSinGAN's harmonization trick, with the model's own adversarial loss: each scale
     is given ``image`` (seen from the scale below) and learns, in ``steps``
     Adam steps on random crops, to keep it outside ``mask`` (reconstruction
     loss) while its critic, still fed the training image, judges every patch.
@@ -340,16 +340,13 @@ def fine_tune(model: Pyramid, image: torch.Tensor, mask: torch.Tensor, start_sca
             fake = gen(noisy, prev[window])
             ri, rj = _crop_at(size, (ch, cw), None, rng, 1)
             real_crop = real[..., ri:ri + ch, rj:rj + cw]
-            loss_d = _critic_loss(cfg.adv_loss, disc(real_crop), disc(fake.detach()))
-            if step % 4 == 0:  # the model's own penalty, applied lazily
-                penalty = (_gradient_penalty(disc, real_crop, fake.detach()) if cfg.adv_loss == "wgan-gp"
-                           else _r1_penalty(disc, real_crop))
-                loss_d = loss_d + cfg.gp_weight * 4 * penalty
+            # The model's own loss and penalty, applied lazily like in training.
+            loss_d = critic_loss(cfg, disc, real_crop, fake.detach(), penalize=step % cfg.gp_every == 0)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
             loss_rec = ((fake - target[window]) ** 2 * keep[window]).mean()
-            loss_g = _generator_loss(cfg.adv_loss, disc(fake)) + cfg.rec_weight * loss_rec
+            loss_g = generator_loss(cfg, disc, fake) + cfg.rec_weight * loss_rec
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

@@ -150,6 +150,23 @@ def _generator_loss(kind: str, d_fake: torch.Tensor) -> torch.Tensor:
     return F.softplus(-d_fake).mean() if kind == "logistic" else -d_fake.mean()
 
 
+def critic_loss(config: TrainConfig, disc: PatchDiscriminator, real: torch.Tensor, fake: torch.Tensor,
+                penalize: bool) -> torch.Tensor:
+    """The critic's loss on real and generated patches; with ``penalize``, plus its
+    penalty (WGAN-GP or R1) scaled by ``gp_every``, since it is applied every k-th step."""
+    loss = _critic_loss(config.adv_loss, disc(real), disc(fake))
+    if penalize:
+        penalty = (_gradient_penalty(disc, real, fake) if config.adv_loss == "wgan-gp"
+                   else _r1_penalty(disc, real))
+        loss = loss + config.gp_weight * config.gp_every * penalty
+    return loss
+
+
+def generator_loss(config: TrainConfig, disc: PatchDiscriminator, fake: torch.Tensor) -> torch.Tensor:
+    """The generator's adversarial loss on its patches."""
+    return _generator_loss(config.adv_loss, disc(fake))
+
+
 def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
                 report: Callable[[int, dict], None]) -> None:
     """Train the networks of scale ``n`` (already added to ``model``) in place."""
@@ -189,11 +206,7 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
             with torch.no_grad():
                 fake = fake_batch(prev, _positions(size, crop, count, rng))
             real_crops = _windows(real, _positions(size, crop, count, rng), shape)
-            loss_d = _critic_loss(config.adv_loss, disc(real_crops), disc(fake))
-            if gp_calls % config.gp_every == 0:
-                penalty = (_gradient_penalty(disc, real_crops, fake) if config.adv_loss == "wgan-gp"
-                           else _r1_penalty(disc, real_crops))
-                loss_d = loss_d + config.gp_weight * config.gp_every * penalty
+            loss_d = critic_loss(config, disc, real_crops, fake, penalize=gp_calls % config.gp_every == 0)
             gp_calls += 1
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
@@ -204,7 +217,7 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
             pos = _positions(size, crop, 1, rng)
             rec = gen_net(_windows(rec_in, pos, shape, margin), _windows(prev_rec, pos, shape))
             loss_rec = F.mse_loss(rec, _windows(real, pos, shape))
-            loss_adv = _generator_loss(config.adv_loss, disc(fake))
+            loss_adv = generator_loss(config, disc, fake)
             loss_g = loss_adv + config.rec_weight * loss_rec
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
