@@ -40,7 +40,8 @@ def demo_image(name: str) -> Image.Image:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--names", nargs="*", default=list(DEMOS), choices=list(DEMOS))
+    ap.add_argument("--names", nargs="*", default=["hubble", "coffee"], choices=list(DEMOS),
+                    help="demos to train (default: the two shipped ones)")
     ap.add_argument("--preset", default="fast")
     ap.add_argument("--out", type=Path, default=ROOT / "checkpoints")
     ap.add_argument("--threads", type=int, default=2)
