@@ -4,6 +4,7 @@
     singan-studio restore photo.png --task inpaint --mask holes.png -o filled.png
     singan-studio restore small.png --task sr --factor 4 --method dip -o big.png
     singan-studio restore blurry.png --task deblur --kernel gaussian:1.6 --sigma 2 -o sharp.png
+    singan-studio restore small.png --task sr --factor 4 --method iagan --model scene.safetensors -o big.png
 
 Several images: ``-o`` is a folder, one line per image, a bad one is reported
 and skipped (exit code 1 if any failed).
@@ -23,8 +24,9 @@ def register(subparsers, add_common) -> dict:
     p.add_argument("images", nargs="+", help="the degraded image(s)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--method", default="dip",
-                   help="dip (default), dip-bp, dip-bptv, deep-decoder, dip-sgld, sure, red, "
-                        "or another registered method")
+                   help="dip (default), dip-bp, dip-bptv, deep-decoder, dip-sgld, sure, red, zssr, mzsr, "
+                        "self2self, idbp, idbp-ia, iagan")
+    p.add_argument("--model", help="iagan: a pyramid trained on a clean image of the same kind of scene")
     p.add_argument("--mask", help="inpainting: white = known pixels, black = holes (same size as the image)")
     p.add_argument("--factor", type=float, default=None, help="sr: upscaling factor (whole number, default 4)")
     p.add_argument("--kernel", default=None,
@@ -110,7 +112,7 @@ def _restore_one(path: str, out: Path, args, device) -> str:
     op = _operator(args)
     op.check(y)  # a mismatched mask fails here, before any progress bar
     check_writable(out)
-    overrides = {"iterations": args.iterations, "sigma": args.sigma}
+    overrides = {"iterations": args.iterations, "sigma": args.sigma, "model": args.model}
     bar = RestoreBar(f"{Path(path).name} {args.method}", disable=args.quiet)
     try:
         result = restore(y, op, args.method, progress=bar, seed=args.seed, device=device, **overrides)
@@ -134,6 +136,13 @@ def cmd_restore(args) -> int:
     device = pick_device(args.device)
     if args.method not in available_methods():
         raise StudioError(f"unknown restoration method {args.method!r}; choose from {', '.join(sorted(METHODS))}")
+    if (args.method == "iagan") != bool(args.model):
+        raise StudioError("--method iagan needs --model (a pyramid trained on a similar clean image)"
+                          if args.method == "iagan" else "--model is only used by --method iagan")
+    if args.model:
+        from .checkpoint import load
+
+        load(args.model, device="cpu")  # a wrong or missing model file fails here, before any work
     if args.uncertainty and len(args.images) > 1:
         raise StudioError("--uncertainty takes one input image")
     single = len(args.images) == 1

@@ -151,13 +151,19 @@ class Pyramid(nn.Module):
     def generate(self, prev: torch.Tensor, sizes: list[Size], start_scale: int = 0,
                  stop_scale: int | None = None, seeds: Sequence[int] | torch.Generator | None = None,
                  noise_scale: float = 1.0, noises: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Run scales ``start_scale .. stop_scale-1`` on ``prev`` (in [-1, 1]).
+        """Run scales ``start_scale .. stop_scale-1`` on ``prev`` (in [-1, 1]), without gradients.
 
         ``prev`` is what the start scale receives (zeros for scale 0, see
         :meth:`image_prior`). ``seeds`` (one per batch item) or a torch
         Generator draw the noise; ``noises`` gives it explicitly, one map per
         scale (the animation's random walk uses that). Returns [-1, 1].
         """
+        return self.run_scales(prev, sizes, start_scale, stop_scale, seeds, noise_scale, noises)
+
+    def run_scales(self, prev: torch.Tensor, sizes: list[Size], start_scale: int = 0,
+                   stop_scale: int | None = None, seeds: Sequence[int] | torch.Generator | None = None,
+                   noise_scale: float = 1.0, noises: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """:meth:`generate` with autograd on: for fitting noise maps or weights to an image."""
         stop = self.trained_scales if stop_scale is None else stop_scale
         batch = prev.shape[0]
         if seeds is None:

@@ -187,3 +187,21 @@ def test_cli_restore_runs_zssr_and_mzsr(tmp_path):
         code = main(["restore", str(tmp_path / "small.png"), "--task", "sr", "--factor", "2", "--method", method,
                      "--iterations", "5", "-o", str(out), "--quiet", "--device", "cpu"])
         assert code == 0 and Image.open(out).size == (48, 48)
+
+
+def test_cli_restore_runs_iagan_with_a_model_and_names_a_missing_one(tmp_path, tiny_model_path, capsys):
+    from PIL import Image
+
+    from singan_studio.cli import main
+
+    small = tmp_path / "small.png"
+    Image.fromarray((crop("chelsea", 40, 160, 24)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(small)
+    out = tmp_path / "iagan.png"
+    base = ["restore", str(small), "--task", "sr", "--factor", "2", "--method", "iagan", "-o", str(out),
+            "--quiet", "--device", "cpu"]
+    assert main(base + ["--model", tiny_model_path, "--iterations", "10"]) == 0
+    assert Image.open(out).size == (48, 48)
+    out.unlink()
+    assert main(base) == 2 and "needs --model" in capsys.readouterr().err
+    assert main(base + ["--model", str(tmp_path / "nope.safetensors")]) == 2
+    assert "nope.safetensors" in capsys.readouterr().err and not out.exists()

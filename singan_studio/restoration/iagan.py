@@ -54,10 +54,8 @@ class IAGANConfig:
 
 
 def _render(model: Pyramid, sizes, zs: list[torch.Tensor]) -> torch.Tensor:
-    # ``generate`` runs without gradients; its undecorated body is the same
-    # forward pass with autograd on, so the noise maps and weights can be fitted.
     prev = torch.zeros(1, model.channels, *sizes[0], device=zs[0].device)
-    out = Pyramid.generate.__wrapped__(model, prev, sizes, 0, noises=zs)
+    out = model.run_scales(prev, sizes, 0, noises=zs)  # with gradients, to fit zs and the weights
     return (out + 1) / 2
 
 
@@ -102,9 +100,13 @@ def iagan(y: torch.Tensor, operator, model: Pyramid, config: IAGANConfig = IAGAN
 
 @register_method("iagan")
 def restore_iagan(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
-    """``restore(..., method="iagan", model="scene.safetensors")``."""
+    """``restore(..., method="iagan", model="scene.safetensors")``; ``iterations`` splits evenly
+    between the two stages."""
     from ..checkpoint import load
 
+    iterations = overrides.pop("iterations", None)
+    if iterations is not None:
+        overrides["z_steps"] = overrides["adapt_steps"] = max(1, iterations // 2)
     cfg = make_config(IAGANConfig, config, overrides)
     if not cfg.model:
         raise StudioError("IAGAN needs a pyramid trained on a similar clean image: pass model=<file>")
