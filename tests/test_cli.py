@@ -105,3 +105,12 @@ def test_console_script_entry_point(tiny_model_path):
     proc = subprocess.run([sys.executable, "-m", "singan_studio", "info", tiny_model_path],
                           capture_output=True, text=True, cwd=Path(__file__).parent.parent)
     assert proc.returncode == 0 and "singan-studio pyramid" in proc.stdout
+
+
+def test_a_reader_that_stops_early_is_not_an_error(tiny_model_path):
+    # `singan-studio info model | head -1`: the pipe closes before we write.
+    proc = subprocess.Popen([sys.executable, "-m", "singan_studio", "info", tiny_model_path],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=Path(__file__).parent.parent)
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait() == 0 and "Traceback" not in err and "BrokenPipe" not in err
