@@ -464,14 +464,15 @@ def animate_tab(ws, model_dd, scale_sliders):
 RESTORE_TASKS = ["denoise", "inpaint", "super-resolve", "deblur"]
 
 
-def restore_tab(ws):
+def restore_tab(ws, model_dd):
     from singan_studio.restoration import available_methods, restore
 
     flags = webapp.CancelFlags()
     with gr.Row():
         with gr.Column(scale=3):
             gr.Markdown("Restore a noisy, holed, small or blurred photo with no training data (Deep Image "
-                        "Prior and friends). For **inpaint**, paint over the holes.")
+                        "Prior and friends). For **inpaint**, paint over the holes. **iagan** adapts the "
+                        "model picked above (trained on a similar clean scene) to the photo.")
             editor = gr.ImageEditor(
                 label="Image (paint holes for inpaint)", type="numpy", image_mode="RGBA", format="png",
                 elem_id="restore-editor", layers=gr.LayerOptions(layers=["holes"], allow_additional_layers=False),
@@ -492,7 +493,8 @@ def restore_tab(ws):
     result = _image_out("Restored", "restore-out", height=380)
 
     @user_errors
-    def run(value, task_name, method_name, f, width, noise, iters, request: gr.Request, progress=gr.Progress()):
+    def run(value, task_name, method_name, f, width, noise, iters, model_name, request: gr.Request,
+            progress=gr.Progress()):
         rgb, painted = webapp.editor_image_and_mask(value, need_mask=False)
         y, notes = webapp.array_to_tensor(rgb, webapp.MAX_RESTORE_SIDE)
         known = None
@@ -501,12 +503,14 @@ def restore_tab(ws):
         op = webapp.restoration_operator(task_name, known, int(f), float(width))
         if known is not None:
             y = y * torch.from_numpy(known.astype(np.float32))  # the holes carry no information
+        # IAGAN's prior is the studio's current pyramid; it has no noise-level setting.
+        extra = ({"model": str(ws.entry(model_name).path)} if method_name == "iagan"
+                 else {"sigma": float(noise) or None})
         _notify(notes)
         key = request.session_hash if request else None
         report = flags.watch(key, lambda p: progress(p.fraction, desc=f"iteration {p.step}/{p.steps}"))
         try:
-            out = restore(y, op, method_name, progress=report, device=ws.device, iterations=int(iters),
-                          sigma=float(noise) or None)
+            out = restore(y, op, method_name, progress=report, device=ws.device, iterations=int(iters), **extra)
         except Cancelled:
             raise gr.Error("Restoration stopped.", print_exception=False) from None
         finally:
@@ -517,7 +521,7 @@ def restore_tab(ws):
         if not flags.cancel(request.session_hash if request else None):
             gr.Warning("No restoration of yours is running.")
 
-    btn.click(run, [editor, task, method, factor, blur, sigma, iterations], result, api_name="restore",
+    btn.click(run, [editor, task, method, factor, blur, sigma, iterations, model_dd], result, api_name="restore",
               concurrency_id="restore", concurrency_limit=1)
     stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
 
@@ -726,7 +730,7 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
             with gr.Tab("Animate", id="animate", elem_id="tab-animate"):
                 animate_tab(ws, model_dd, scale_sliders)
             with gr.Tab("Restore", id="restore", elem_id="tab-restore"):
-                restore_tab(ws)
+                restore_tab(ws, model_dd)
             if HAS_INSTANT:
                 with gr.Tab("Instant", id="instant", elem_id="tab-instant"):
                     instant_tab(ws)

@@ -333,13 +333,20 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
     client = Client(app[1], verbose=False, download_files=str(tmp_path))
     small = tiny_array(24)
     value = editor_value(tmp_path, small)
-    out = read(client.predict(value, "super-resolve", "dip", 2, 1.6, 0, 50, api_name="/restore"))
+    out = read(client.predict(value, "super-resolve", "dip", 2, 1.6, 0, 50, "demo", api_name="/restore"))
     assert out.shape == (48, 64, 3) and out.std() > 5
+    # IAGAN adapts the studio's current model to the photo: enlarged, and shrinking back gives the input.
+    out = read(client.predict(value, "super-resolve", "iagan", 2, 1.6, 0, 50, "demo", api_name="/restore"))
+    assert out.shape == (48, 64, 3)
+    shrunk = np.asarray(Image.fromarray(out).resize((32, 24), Image.BICUBIC), dtype=np.float32)
+    assert np.abs(shrunk - small.astype(np.float32)).mean() < 12
+    with pytest.raises(Exception, match="pick a model first"):
+        client.predict(value, "super-resolve", "iagan", 2, 1.6, 0, 50, None, api_name="/restore")
     with pytest.raises(Exception, match="paint over the holes"):
-        client.predict(value, "inpaint", "dip", 2, 1.6, 0, 50, api_name="/restore")
+        client.predict(value, "inpaint", "dip", 2, 1.6, 0, 50, "demo", api_name="/restore")
     with pytest.raises(Exception, match="not in the list of choices"):
-        client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, api_name="/restore")
-    job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000,
+        client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, "demo", api_name="/restore")
+    job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000, "demo",
                         api_name="/restore")
     deadline = time.time() + 30
     while time.time() < deadline and job.status().code.name != "PROGRESS":
