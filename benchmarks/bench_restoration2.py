@@ -4,15 +4,18 @@ A reduced protocol that fits ~25 CPU-minutes on a shared 2-core machine
 (each section has its own time budget and stops taking new images when it
 is spent; every table says which images were run):
 
-* ``zssr``: Set5 ×2, MATLAB-bicubic LR from ``Set5/SwinIR/LR_bicubic``,
-  Y-PSNR (BT.601) with a 2-px border shave, our FAST recipe; plus the official
-  recipe's time per iteration (128-px crops, 64 channels) on the same CPU.
+* ``zssr``: Set5 ×2 (``--zssr-factors 2 3 4`` for more), MATLAB-bicubic LR from
+  ``Set5/SwinIR/LR_bicubic``, Y-PSNR (BT.601) with a border of ``factor`` px
+  shaved, our FAST recipe; plus the official recipe's time per iteration
+  (128-px crops, 64 channels) on the same CPU.
+* ``zssr-official``: the official recipe run to its own end on one image
+  (first of ``--zssr-names``/``--zssr-factors``), beside ours.
 * ``mzsr``: ``MZSR_examples`` g20 inputs (Set5, Gaussian sigma √2, direct ×2
   subsampling), Y-PSNR shave 2: bicubic, the meta start after 1 and 10 steps,
   a random start after 10 steps, full ZSSR (FAST) on the first image(s).
 * ``self2self``: Set9 σ=25 (``Set9_DIP_denoising``), a centre crop of the
   given noisy input, RGB PSNR.
-* ``idbp``: Set5 ×2 MATLAB-bicubic SR, frozen shipped denoiser vs adapted.
+* ``idbp``: Set5 MATLAB-bicubic SR (``--zssr-factors``), frozen shipped denoiser vs adapted.
 * ``iagan``: SR ×4 of the right half of a SinGAN image by a pyramid trained
   on its left half (same scene, other content), against DIP.
 
@@ -40,32 +43,41 @@ from singan_studio.restoration.self2self import Self2SelfConfig, self2self  # no
 from singan_studio.restoration.zssr import FAST, OFFICIAL, ZSSRNet, train_zssr, upscale, zssr_with_stats  # noqa: E402
 
 SET5 = ("butterfly", "bird", "head", "woman", "baby")  # smallest first
-SHARED_NOTE = ("2-core CPU shared with other helpers' jobs (timings are upper bounds); "
-               "run with nice -n 10, 1 thread")
+SHARED_NOTE = ("1 thread, on a 2-core CPU shared with other benchmark jobs "
+               "(timings are upper bounds)")
 
 
 def load(path: Path) -> torch.Tensor:
     return read_image(require(path))[0]
 
 
-def set5_x2(name: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """(HR cropped to twice the LR size, MATLAB-bicubic ×2 LR) of a Set5 image."""
+def set5_lr(name: str, factor: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """(HR cropped to ``factor`` times the LR size, MATLAB-bicubic LR) of a Set5 image."""
     hr = load(SHARED / "Set5/SwinIR/HR" / f"{name}.png")
-    lr = load(SHARED / "Set5/SwinIR/LR_bicubic/X2" / f"{name}x2.png")
-    return hr[..., :lr.shape[-2] * 2, :lr.shape[-1] * 2], lr
+    lr = load(SHARED / f"Set5/SwinIR/LR_bicubic/X{factor}" / f"{name}x{factor}.png")
+    return hr[..., :lr.shape[-2] * factor, :lr.shape[-1] * factor], lr
 
 
-def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5) -> None:
+PUBLISHED_ZSSR = {2: 37.37, 3: 33.42, 4: 31.13}  # Set5 mean Y-PSNR, ../shared/data/REFERENCE.md
+
+
+def run_zssr(name: str, factor: int, cfg) -> list:
+    hr, lr = set5_lr(name, factor)
+    t0 = time.time()
+    sr, stats = zssr_with_stats(lr, factor, "cubic", cfg)
+    seconds = time.time() - t0
+    return [f"×{factor}", name, round(psnr_y(upscale(lr, hr.shape[-2:]), hr, factor), 2),
+            round(psnr_y(sr, hr, factor), 2), stats["iterations"][0], round(seconds, 1)]
+
+
+def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tuple[int, ...] = (2,)) -> None:
     t_start, rows = time.time(), []
-    for name in names:
-        if rows and time.time() - t_start > minutes * 60:
-            break
-        hr, lr = set5_x2(name)
-        t0 = time.time()
-        sr, stats = zssr_with_stats(lr, 2, "cubic", cfg)
-        seconds = time.time() - t0
-        rows.append([name, round(psnr_y(upscale(lr, hr.shape[-2:]), hr, 2), 2), round(psnr_y(sr, hr, 2), 2),
-                     stats["iterations"][0], round(seconds, 1)])
+    for factor in factors:
+        for name in names:
+            if rows and time.time() - t_start > minutes * 60:
+                break
+            rows.append(run_zssr(name, factor, cfg))
+            print(rows[-1], flush=True)
     # The official recipe's cost per iteration on this CPU (timed on the first image).
     lr = load(SHARED / "Set5/SwinIR/LR_bicubic/X2" / f"{SET5[0]}x2.png")
     probe = 10
@@ -75,17 +87,35 @@ def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5) -> None:
     t0 = time.time()
     train_zssr(lr, 2, "cubic", cfg.with_(iterations=probe))
     fast_it = (time.time() - t0) / probe
-    body = markdown_table(["image", "bicubic Y-PSNR", "ZSSR Y-PSNR", "iterations", "seconds"], rows)
-    mean = lambda i: sum(r[i] for r in rows) / len(rows)  # noqa: E731
-    body += (f"\n\nMean over {len(rows)} image(s): bicubic {mean(1):.2f} dB, ZSSR {mean(2):.2f} dB, "
-             f"{mean(4):.0f} s per image. Published ZSSR Set5 ×2: 37.37 dB (all 5 images).\n\n"
+    body = markdown_table(["factor", "image", "bicubic Y-PSNR", "ZSSR Y-PSNR", "iterations", "seconds"], rows)
+    mean = lambda rs, i: sum(r[i] for r in rs) / len(rs)  # noqa: E731
+    summary = []
+    for factor in factors:
+        rs = [r for r in rows if r[0] == f"×{factor}"]
+        if rs:
+            summary.append([f"×{factor}", len(rs), round(mean(rs, 2), 2), round(mean(rs, 3), 2),
+                            PUBLISHED_ZSSR[factor], round(mean(rs, 5))])
+    body += "\n\n" + markdown_table(["factor", "images", "bicubic", "ZSSR (ours)", "published ZSSR (Set5)",
+                                       "s per image"], summary)
+    body += (f"\n\nY-PSNR (BT.601), border of `factor` px shaved. "
              f"Settings: crop {cfg.crop}, width {cfg.width}, at most {cfg.iterations} iterations "
              f"(learning-rate drops by the slope rule). Time per iteration on this CPU: official recipe "
              f"(128-px crops, 64 ch) {official_it:.3f} s, ours {fast_it:.3f} s; the official recipe runs "
              f"up to 3000 iterations (≈ {3000 * official_it / 60:.0f} min per image here), ours at most "
              f"{cfg.iterations} (≈ {cfg.iterations * fast_it / 60:.1f} min): "
              f"{cfg.iterations * fast_it / (3000 * official_it):.2f} of the official worst-case time.")
-    record("ZSSR, Set5 ×2 (MATLAB bicubic LR), reduced protocol", body, SHARED_NOTE)
+    title = "ZSSR, Set5 " + "/".join(f"×{f}" for f in factors) + " (MATLAB bicubic LR)"
+    record(title, body, SHARED_NOTE)
+
+
+def bench_zssr_official(name: str, factor: int, cfg) -> None:
+    """The official recipe run to its own end on one image, beside ours on the same image."""
+    rows = [["official (128-px crops, ≤3000 it)"] + run_zssr(name, factor, OFFICIAL)[2:],
+            [f"ours (crop {cfg.crop}, ≤{cfg.iterations} it)"] + run_zssr(name, factor, cfg)[2:]]
+    body = markdown_table(["recipe", "bicubic Y-PSNR", "ZSSR Y-PSNR", "iterations", "seconds"], rows)
+    body += (f"\n\nOurs takes {rows[1][4] / rows[0][4]:.2f} of the official recipe's time on this image "
+             f"and ends {rows[1][2] - rows[0][2]:+.2f} dB from it. Y-PSNR, {factor} px shaved.")
+    record(f"ZSSR, official recipe vs ours on {name} ×{factor}", body, SHARED_NOTE)
 
 
 def bench_mzsr(minutes: float, zssr_images: int, zssr_cfg) -> None:
@@ -140,27 +170,38 @@ def bench_self2self(size: int, iterations: int, images: tuple[str, ...]) -> None
     record("Self2Self, Set9 σ=25 crops", body, SHARED_NOTE)
 
 
-def bench_idbp(minutes: float) -> None:
+def bench_idbp(minutes: float, factors: tuple[int, ...] = (2,)) -> None:
     frozen = load_denoiser()
     cfg = IDBPConfig()
     t_start, rows = time.time(), []
-    for name in SET5:
-        if rows and time.time() - t_start > minutes * 60:
-            break
-        hr, lr = set5_x2(name)
-        op = SuperResolution(2)
-        t0 = time.time()
-        x_frozen = idbp(lr, op, frozen, cfg)
-        t1 = time.time()
-        adapted = adapt_denoiser(frozen, lr, AdaptConfig(steps=cfg.adapt_steps))
-        x_adapted = idbp(lr, op, adapted, cfg)
-        t2 = time.time()
-        rows.append([name, round(psnr_y(upscale(lr, hr.shape[-2:]), hr, 2), 2), round(psnr_y(x_frozen, hr, 2), 2),
-                     round(t1 - t0, 1), round(psnr_y(x_adapted, hr, 2), 2), round(t2 - t1, 1)])
-    body = markdown_table(["image", "bicubic", "IDBP frozen", "s", "IDBP-IA (adapted)", "s"], rows)
-    body += (f"\n\nY-PSNR shave 2, Set5 ×2 MATLAB bicubic, {cfg.iterations} IDBP iterations, "
+    for factor in factors:
+        for name in SET5:
+            if rows and time.time() - t_start > minutes * 60:
+                break
+            hr, lr = set5_lr(name, factor)
+            op = SuperResolution(factor)
+            t0 = time.time()
+            x_frozen = idbp(lr, op, frozen, cfg)
+            t1 = time.time()
+            adapted = adapt_denoiser(frozen, lr, AdaptConfig(steps=cfg.adapt_steps))
+            x_adapted = idbp(lr, op, adapted, cfg)
+            t2 = time.time()
+            score = lambda im: round(psnr_y(im, hr, factor), 2)  # noqa: E731
+            rows.append([f"×{factor}", name, score(upscale(lr, hr.shape[-2:])), score(x_frozen),
+                         round(t1 - t0, 1), score(x_adapted), round(t2 - t1, 1)])
+            print(rows[-1], flush=True)
+    body = markdown_table(["factor", "image", "bicubic", "IDBP frozen", "s", "IDBP-IA (adapted)", "s"], rows)
+    for factor in factors:
+        rs = [r for r in rows if r[0] == f"×{factor}"]
+        if rs:
+            gain = sum(r[5] - r[3] for r in rs) / len(rs)
+            body += (f"\n\n×{factor}, {len(rs)} image(s): mean bicubic {sum(r[2] for r in rs) / len(rs):.2f}, "
+                     f"frozen {sum(r[3] for r in rs) / len(rs):.2f}, adapted {sum(r[5] for r in rs) / len(rs):.2f} "
+                     f"dB: adaptation {gain:+.2f} dB.")
+    body += (f"\n\nY-PSNR, border of `factor` px shaved, Set5 MATLAB bicubic, {cfg.iterations} IDBP iterations, "
              f"{cfg.adapt_steps} adaptation steps; denoiser: checkpoints/denoiser.json.")
-    record("IDBP with the shipped denoiser, frozen vs test-time adapted, Set5 ×2", body, SHARED_NOTE)
+    record("IDBP with the shipped denoiser, frozen vs test-time adapted, Set5 " +
+           "/".join(f"×{f}" for f in factors), body, SHARED_NOTE)
 
 
 def bench_iagan(image: str, height: int, dip_iterations: int, task: str) -> None:
@@ -209,7 +250,8 @@ def bench_iagan(image: str, height: int, dip_iterations: int, task: str) -> None
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--only", choices=["zssr", "mzsr", "self2self", "idbp", "iagan"], action="append")
+    p.add_argument("--only", choices=["zssr", "zssr-official", "mzsr", "self2self", "idbp", "iagan"],
+                   action="append")
     p.add_argument("--iagan-image", default="zebra.png")
     p.add_argument("--iagan-height", type=int, default=96)
     p.add_argument("--dip-iterations", type=int, default=600)
@@ -218,6 +260,8 @@ def main() -> int:
     p.add_argument("--zssr-images", type=int, default=1, help="MZSR section: images also run with full ZSSR")
     p.add_argument("--zssr-iters", type=int, default=FAST.iterations, help="ZSSR iteration cap")
     p.add_argument("--zssr-names", nargs="+", default=list(SET5), help="Set5 images for the zssr section")
+    p.add_argument("--zssr-factors", nargs="+", type=int, default=[2], choices=[2, 3, 4],
+                   help="Set5 factors for the zssr and idbp sections")
     p.add_argument("--s2s-size", type=int, default=96)
     p.add_argument("--s2s-iterations", type=int, default=1500)
     p.add_argument("--s2s-images", nargs="+", default=["F16"])
@@ -225,13 +269,16 @@ def main() -> int:
     torch.set_num_threads(1)
     sections = args.only or ["zssr", "mzsr", "self2self", "idbp"]
     if "zssr" in sections:
-        bench_zssr(args.minutes, FAST.with_(iterations=args.zssr_iters), tuple(args.zssr_names))
+        bench_zssr(args.minutes, FAST.with_(iterations=args.zssr_iters), tuple(args.zssr_names),
+                   tuple(args.zssr_factors))
+    if "zssr-official" in sections:
+        bench_zssr_official(args.zssr_names[0], args.zssr_factors[0], FAST.with_(iterations=args.zssr_iters))
     if "mzsr" in sections:
         bench_mzsr(args.minutes, args.zssr_images, FAST.with_(iterations=args.zssr_iters))
     if "self2self" in sections:
         bench_self2self(args.s2s_size, args.s2s_iterations, tuple(args.s2s_images))
     if "idbp" in sections:
-        bench_idbp(args.minutes)
+        bench_idbp(args.minutes, tuple(args.zssr_factors))
     if "iagan" in sections:
         bench_iagan(args.iagan_image, args.iagan_height, args.dip_iterations, args.iagan_task)
     return 0

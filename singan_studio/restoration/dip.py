@@ -157,7 +157,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         stop = stopper.update(step, out, shown) if stopper else False
         if progress is not None:
             progress(RestoreProgress(step, cfg.iterations, step / cfg.iterations,
-                                     time.perf_counter() - t0, stats))
+                                     time.perf_counter() - t0, stats, shown))
         if stop:
             break
 

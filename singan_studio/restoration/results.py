@@ -19,6 +19,7 @@ class RestoreProgress:
     fraction: float
     elapsed: float  # seconds
     losses: dict = field(default_factory=dict)
+    image: torch.Tensor | None = None  # the estimate the method would return now, where it has one
 
 
 @dataclass
