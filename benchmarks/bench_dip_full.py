@@ -38,6 +38,7 @@ from singan_studio.physics import SuperResolution  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
 from singan_studio.restoration.networks import SkipNet  # noqa: E402
+from singan_studio.restoration.stopping import replay_stop  # noqa: E402
 
 # Per-image Y-PSNR of DIP and bicubic in the DIP paper's Set5 x4 table; their
 # means are the 29.90 / 28.44 of ../shared/data/REFERENCE.md.
@@ -73,19 +74,6 @@ def seconds_per_step(hr: torch.Tensor, width: int = 128, steps: int = 3) -> floa
     return (time.perf_counter() - t0) / steps
 
 
-def rule_pick(variances: list[float], window: int, patience: int) -> tuple[int | None, int]:
-    """Replay the moving-variance stopping rule: (step it stops at, or None if it would
-    not have stopped within the run; step it returns)."""
-    best_var, best = float("inf"), window - window // 2
-    for i, v in enumerate(variances):
-        step = window + i  # the first variance is computed at step `window`
-        if v < best_var:
-            best_var, best = v, step - window // 2
-        if step - best - window // 2 >= patience:
-            return step, best
-    return None, best
-
-
 def run_image(name: str, args) -> list:
     hr = to_tensor(Image.open(require(SHARED / "DIP_SR_GT" / "Set5" / "x4" / f"{name}_GT.png")))
     y = low_resolution(hr, args.lr)
@@ -118,7 +106,7 @@ def run_image(name: str, args) -> list:
            f"{scores[best]:.2f}@{best + 1}", f"{times[best]:.0f}",
            f"{reached + 1}" if reached is not None else "not reached",
            f"{times[reached]:.0f}" if reached is not None else "-"]
-    stop, pick = rule_pick(variances, window, patience)
+    stop, pick = replay_stop(variances, window, patience)
     row += [f"{scores[pick - 1]:.2f}@{pick}", f"{times[stop - 1]:.0f}" if stop else "not before the end"]
     ratio = f"{times[reached] / official:.2f}" if reached is not None else f"> {times[-1] / official:.2f}"
     row += [len(scores), f"{official:.0f}", ratio]

@@ -14,6 +14,7 @@ from singan_studio.metrics import psnr
 from singan_studio.physics import Denoising, Inpainting, SuperResolution, bernoulli_mask, degrade
 from singan_studio.resize import imresize
 from singan_studio.restoration import available_methods, restore
+from singan_studio.restoration.stopping import replay_stop
 
 torch.set_num_threads(1)
 
@@ -100,6 +101,18 @@ def test_early_stopping_lands_near_the_oracle_iterate():
     assert stopped.stopped_at is not None and stopped.iterations < 300  # it stopped by itself
     assert psnr(stopped.image, x) > oracle - 1.0
     assert psnr(stopped.image, x) > full.history["psnr"][-1]  # and beats running to the end
+
+
+def test_replayed_stopping_rule_agrees_with_the_live_one():
+    # bench_dip_full.py runs once with a huge patience and replays the rule afterwards.
+    x, op, s, y, _ = _case("denoise")
+    settings = dict(SMALL, iterations=150, ema=0.0)
+    live = restore(y, op, "dip", sigma=s, **settings)
+    long = restore(y, op, "dip", sigma=s, **dict(settings, es_patience=10 ** 9))
+    stop, pick = replay_stop(long.history["variance"], SMALL["es_window"], SMALL["es_patience"])
+    assert live.stopped_at is not None and live.iterations < 150
+    assert (stop, pick) == (live.iterations, live.stopped_at)
+    assert replay_stop(long.history["variance"], SMALL["es_window"], 10 ** 6)[0] is None
 
 
 def test_same_seed_same_result_and_progress_can_cancel():

@@ -55,6 +55,21 @@ class RunningVarianceStop:
         return step - self.best_step - self.window // 2 >= self.patience
 
 
+def replay_stop(variances: list[float], window: int = 50, patience: int = 200) -> tuple[int | None, int]:
+    """Replay the rule on a run's recorded ``variances`` (``history["variance"]``, run with
+    a huge patience): (step it would stop at, or None if not within the run; step it returns).
+
+    Benchmarks use it to try patiences without rerunning."""
+    best_var, best = float("inf"), window - window // 2
+    for i, v in enumerate(variances):
+        step = window + i  # the first variance is computed at step `window`
+        if v < best_var:
+            best_var, best = v, step - window // 2
+        if step - best - window // 2 >= patience:
+            return step, best
+    return None, best
+
+
 class MovingAverage:
     """Exponential moving average of iterates with a warm-up.
 
