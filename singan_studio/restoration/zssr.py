@@ -135,12 +135,12 @@ class ZSSRConfig:
         return replace(self, **changes)
 
 
-#: The official recipe, and our CPU-friendly default: 64-px crops are 4x cheaper per
-#: step and runs are capped at 2000 iterations (at most ~1/5 of the official worst
-#: case). The learning-rate rule keeps the official windows: shorter ones (150
-#: iterations) ended x3/x4 runs after ~450 steps and cost 0.2-0.5 dB on Set5.
+#: The official recipe, and our CPU-friendly default: 64-px crops (an iteration costs
+#: 0.36-0.42 of an official one here), at most 1200 iterations, shorter learning-rate
+#: windows. Measured on Set5 (docs/restoration2.md): the official windows with a
+#: 2000 cap gain only 0.05-0.13 dB for about 1.5x the time, so they are not the default.
 OFFICIAL = ZSSRConfig()
-FAST = ZSSRConfig(crop=64, iterations=2000)
+FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
 
 
 def check_input(lr_img: torch.Tensor, factor: float) -> None:
