@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import SHARED, markdown_table, record, require  # noqa: E402
 
+from singan_studio.images import from_pil, read_image, to_pil  # noqa: E402
 from singan_studio.metrics import psnr_y  # noqa: E402
 from singan_studio.physics import SuperResolution  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
@@ -47,15 +48,10 @@ PUBLISHED_BICUBIC = {"baby": 31.78, "bird": 30.20, "butterfly": 22.13, "head": 3
 OFFICIAL_ITERATIONS = 2000
 
 
-def to_tensor(img: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.asarray(img.convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1)[None]
-
-
 def low_resolution(hr: torch.Tensor, kind: str) -> torch.Tensor:
     if kind == "matlab":
         return (imresize(hr, scale=0.25).clamp(0, 1) * 255).round() / 255
-    pil = Image.fromarray((hr[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
-    return to_tensor(pil.resize((hr.shape[-1] // 4, hr.shape[-2] // 4), Image.LANCZOS))
+    return from_pil(to_pil(hr).resize((hr.shape[-1] // 4, hr.shape[-2] // 4), Image.LANCZOS))
 
 
 def seconds_per_step(hr: torch.Tensor, width: int = 128, steps: int = 3) -> float:
@@ -75,7 +71,7 @@ def seconds_per_step(hr: torch.Tensor, width: int = 128, steps: int = 3) -> floa
 
 
 def run_image(name: str, args) -> list:
-    hr = to_tensor(Image.open(require(SHARED / "DIP_SR_GT" / "Set5" / "x4" / f"{name}_GT.png")))
+    hr = read_image(require(SHARED / "DIP_SR_GT" / "Set5" / "x4" / f"{name}_GT.png"))[0]
     y = low_resolution(hr, args.lr)
     op = SuperResolution(4, "cubic" if args.lr == "matlab" else "lanczos3")
     bicubic = psnr_y(imresize(y, scale=4).clamp(0, 1), hr, shave=4)

@@ -70,9 +70,18 @@ def run_zssr(name: str, factor: int, cfg) -> list:
             round(psnr_y(sr, hr, factor), 2), sum(stats["iterations"]), round(seconds, 1)]
 
 
-def within_budget(factor_rows: list, t_start: float, minutes: float) -> bool:
-    """Each factor gets ``minutes`` for new images, and always at least one image."""
-    return not factor_rows or time.time() - t_start <= minutes * 60
+def per_factor(factors: tuple[int, ...], names: tuple[str, ...], minutes: float, run_one) -> list:
+    """``run_one(name, factor)`` rows; each factor gets ``minutes`` for new images, and always one."""
+    rows = []
+    for factor in factors:
+        t_start, factor_rows = time.time(), []
+        for name in names:
+            if factor_rows and time.time() - t_start > minutes * 60:
+                break
+            factor_rows.append(run_one(name, factor))
+            print(factor_rows[-1], flush=True)
+        rows += factor_rows
+    return rows
 
 
 def seconds_per_iteration(cfg, probe: int = 10) -> float:
@@ -85,15 +94,7 @@ def seconds_per_iteration(cfg, probe: int = 10) -> float:
 
 
 def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tuple[int, ...] = (2,)) -> None:
-    rows = []
-    for factor in factors:
-        t_start, factor_rows = time.time(), []
-        for name in names:
-            if not within_budget(factor_rows, t_start, minutes):
-                break
-            factor_rows.append(run_zssr(name, factor, cfg))
-            print(factor_rows[-1], flush=True)
-        rows += factor_rows
+    rows = per_factor(factors, names, minutes, lambda name, factor: run_zssr(name, factor, cfg))
     official_it, fast_it = seconds_per_iteration(OFFICIAL), seconds_per_iteration(cfg)
     body = markdown_table(["factor", "image", "bicubic Y-PSNR", "ZSSR Y-PSNR", "iterations", "seconds"], rows)
     mean = lambda rs, i: sum(r[i] for r in rs) / len(rs)  # noqa: E731
@@ -187,25 +188,21 @@ def bench_self2self(size: int, iterations: int, images: tuple[str, ...]) -> None
 def bench_idbp(minutes: float, factors: tuple[int, ...] = (2,)) -> None:
     frozen = load_denoiser()
     cfg = IDBPConfig()
-    rows = []
-    for factor in factors:
-        t_start, factor_rows = time.time(), []
-        for name in SET5:
-            if not within_budget(factor_rows, t_start, minutes):
-                break
-            hr, lr = set5_lr(name, factor)
-            op = SuperResolution(factor)
-            t0 = time.time()
-            x_frozen = idbp(lr, op, frozen, cfg)
-            t1 = time.time()
-            adapted = adapt_denoiser(frozen, lr, AdaptConfig(steps=cfg.adapt_steps))
-            x_adapted = idbp(lr, op, adapted, cfg)
-            t2 = time.time()
-            score = lambda im: round(psnr_y(im, hr, factor), 2)  # noqa: E731
-            factor_rows.append([f"×{factor}", name, score(upscale(lr, hr.shape[-2:])), score(x_frozen),
-                                round(t1 - t0, 1), score(x_adapted), round(t2 - t1, 1)])
-            print(factor_rows[-1], flush=True)
-        rows += factor_rows
+
+    def row(name: str, factor: int) -> list:
+        hr, lr = set5_lr(name, factor)
+        op = SuperResolution(factor)
+        t0 = time.time()
+        x_frozen = idbp(lr, op, frozen, cfg)
+        t1 = time.time()
+        adapted = adapt_denoiser(frozen, lr, AdaptConfig(steps=cfg.adapt_steps))
+        x_adapted = idbp(lr, op, adapted, cfg)
+        t2 = time.time()
+        score = lambda im: round(psnr_y(im, hr, factor), 2)  # noqa: E731
+        return [f"×{factor}", name, score(upscale(lr, hr.shape[-2:])), score(x_frozen),
+                round(t1 - t0, 1), score(x_adapted), round(t2 - t1, 1)]
+
+    rows = per_factor(factors, SET5, minutes, row)
     body = markdown_table(["factor", "image", "bicubic", "IDBP frozen", "s", "IDBP-IA (adapted)", "s"], rows)
     for factor in factors:
         rs = [r for r in rows if r[0] == f"×{factor}"]
