@@ -24,7 +24,7 @@ from singan_studio.restoration.denoiser import (DEFAULT_WEIGHTS as DENOISER, Ada
 from singan_studio.restoration.meta import DEFAULT_WEIGHTS as META, default_kernel_g20, inner_adapt, load_meta_init
 from singan_studio.restoration.self2self import Self2SelfConfig
 from singan_studio.restoration.weights import load_weights
-from singan_studio.restoration.zssr import FAST, ZSSRNet, downscale, upscale, zssr
+from singan_studio.restoration.zssr import FAST, ZSSRNet, downscale, stages, upscale, zssr, zssr_with_stats
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,18 @@ def test_zssr_beats_bicubic_on_synthetic_x2():
     sr = zssr(lr, 2, config=cfg)
     assert sr.shape == hr.shape
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=2), hr, 4) + 0.3
+
+
+def test_gradual_sr_goes_through_powers_of_two_unless_told_otherwise():
+    assert stages(2, None) == [2] and stages(2.5, None) == [2.5]
+    assert stages(3, None) == [2, 3] and stages(4, None) == [2, 4] and stages(8, None) == [2, 4, 8]
+    assert stages(4, ()) == [4] and stages(4, (3.0, 1.5, 5.0)) == [1.5, 3.0, 4]
+    hr = crop("chelsea", 40, 160, 64)
+    lr = imresize(hr, scale=0.25)
+    cfg = FAST.with_(width=16, crop=32, iterations=60, test_every=20, min_iters=40, slope_range=40)
+    sr, stats = zssr_with_stats(lr, 4, config=cfg)
+    assert sr.shape == hr.shape and len(stats["iterations"]) == 2
+    assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=4), hr, 4)
 
 
 def test_zssr_through_restore_with_a_blur_kernel():

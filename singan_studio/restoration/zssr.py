@@ -112,7 +112,11 @@ class ZSSRConfig:
     sigma: std of Gaussian noise added to the sons, 0–255 scale (for real, noisy photos).
     back_projection: back-projection iterations at test time (official 10).
     ensemble: 8-way flip/rotation self-ensemble with median (official on).
-    gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4.
+    gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4; each
+        stage's output joins the training images of the next. ``None`` (the
+        default) picks them: every power of two at most ``factor / 1.5``, so ×3
+        and ×4 go through ×2 and ×8 through ×2 and ×4 (measured on Set5 ×4:
+        +0.65 dB for about twice the time); ``()`` is one jump.
     """
 
     width: int = 64
@@ -129,7 +133,7 @@ class ZSSRConfig:
     sigma: float = 0.0
     back_projection: int = 10
     ensemble: bool = True
-    gradual: tuple[float, ...] = ()
+    gradual: tuple[float, ...] | None = None
 
     def with_(self, **changes) -> "ZSSRConfig":
         return replace(self, **changes)
@@ -139,8 +143,15 @@ class ZSSRConfig:
 #: 0.36-0.42 of an official one here), at most 1200 iterations, shorter learning-rate
 #: windows. Measured on Set5 (docs/restoration2.md): the official windows with a
 #: 2000 cap gain only 0.05-0.13 dB for about 1.5x the time, so they are not the default.
-OFFICIAL = ZSSRConfig()
+OFFICIAL = ZSSRConfig(gradual=())  # the official code's default configuration is one jump
 FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
+
+
+def stages(factor: float, gradual: tuple[float, ...] | None) -> list[float]:
+    """The factors ZSSR trains for in turn, ending with ``factor`` (see ``ZSSRConfig.gradual``)."""
+    if gradual is None:
+        gradual = tuple(2.0 ** k for k in range(1, 8) if 2.0 ** k <= factor / 1.5)
+    return sorted(f for f in set(gradual) if 1 < f < factor) + [factor]
 
 
 def check_input(lr_img: torch.Tensor, factor: float) -> None:
@@ -268,22 +279,17 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
     """:func:`zssr`, also returning the training iterations of every stage."""
     check_input(lr_img, factor)
     iterations = []
-    stages = [f for f in config.gradual if 1 < f < factor] + [factor]
+    factors = stages(factor, config.gradual)
     sources, net, out = [lr_img], None, lr_img
-    for i, f in enumerate(stages):
+    for i, f in enumerate(factors):
         # Gradual SR: each stage's output joins the fathers of the next one.
-        net = train_zssr(lr_img, f, _stage_kernel(kernel, i, stages),
-                         config, net=net, seed=seed + i, sources=sources, progress=progress,
-                         stage=f"ZSSR ×{f:g} ({i + 1}/{len(stages)})")
+        stage_kernel = kernel if i == len(factors) - 1 else None  # a blur kernel describes the full factor only
+        net = train_zssr(lr_img, f, stage_kernel, config, net=net, seed=seed + i, sources=sources,
+                         progress=progress, stage=f"ZSSR ×{f:g} ({i + 1}/{len(factors)})")
         iterations.append(net.stats["iterations"])
-        out = super_resolve(net, lr_img, f, _stage_kernel(kernel, i, stages), config)
+        out = super_resolve(net, lr_img, f, stage_kernel, config)
         sources = sources + [out]
     return out, {"iterations": iterations}
-
-
-def _stage_kernel(kernel, i: int, stages: list[float]):
-    # A blur kernel describes the full factor only; intermediate stages fall back to bicubic.
-    return kernel if i == len(stages) - 1 else None
 
 
 @register_method("zssr")
