@@ -64,6 +64,14 @@ def test_gradual_sr_goes_through_powers_of_two_unless_told_otherwise():
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=4), hr, 4)
 
 
+def test_zssr_takes_non_integer_factors_on_odd_sizes():
+    lr = crop("chelsea", 40, 160, 64)[..., :31, :45]
+    cfg = FAST.with_(width=8, crop=24, iterations=10, ensemble=False)
+    sr, stats = zssr_with_stats(lr, 3, config=cfg.with_(gradual=(1.5,)))
+    assert sr.shape[-2:] == (93, 135) and len(stats["iterations"]) == 2
+    assert zssr(lr, 1.5, config=cfg).shape[-2:] == (47, 68)
+
+
 def test_zssr_through_restore_with_a_blur_kernel():
     hr = crop("chelsea", 40, 160, 48)
     op = SuperResolution(2, kernel=default_kernel_g20())
@@ -134,6 +142,18 @@ def test_meta_learned_start_beats_random_start_after_the_same_steps():
         with torch.no_grad():
             scores[name] = psnr(fast(upscale(lr, hr.shape[-2:])), hr, 4)
     assert scores["meta"] > scores["random"] + 1.0
+
+
+def test_mzsr_back_projection_makes_the_output_consistent_and_better():
+    hr = crop("chelsea", 60, 150, 64)
+    op = SuperResolution(2, kernel=default_kernel_g20())
+    y = op.A(hr)
+    with_bp = restore(y, op, method="mzsr", device="cpu", iterations=5).image
+    without = restore(y, op, method="mzsr", device="cpu", iterations=5, back_projection=0).image
+    # Away from the borders, which mzsr mirrors and the operator wraps around.
+    inner = lambda t: t[..., 6:-6, 6:-6]  # noqa: E731
+    assert F.mse_loss(inner(op.A(with_bp)), inner(y)) < 0.1 * F.mse_loss(inner(op.A(without)), inner(y))
+    assert psnr(with_bp, hr, 4) > psnr(without, hr, 4) + 0.5
 
 
 def test_mzsr_through_restore_checks_the_factor():

@@ -245,8 +245,10 @@ def train_zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
 
 def back_project(sr: torch.Tensor, lr_img: torch.Tensor, factor: float, kernel, iters: int) -> torch.Tensor:
     """Make ``sr`` consistent with ``lr_img``: add the upscaled residual ``iters`` times."""
+    h, w = lr_img.shape[-2:]
     for _ in range(iters):
-        sr = sr + upscale(lr_img - downscale(sr, factor, kernel), sr.shape[-2:])
+        # For non-integer factors ceil(ceil(h * f) / f) can exceed h by one pixel.
+        sr = sr + upscale(lr_img - downscale(sr, factor, kernel)[..., :h, :w], sr.shape[-2:])
     return sr
 
 
