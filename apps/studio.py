@@ -508,7 +508,7 @@ def restore_tab(ws, model_dd):
                  else {"sigma": float(noise) or None})
         _notify(notes)
         key = request.session_hash if request else None
-        report = flags.watch(key, lambda p: progress(p.fraction, desc=f"iteration {p.step}/{p.steps}"))
+        report = flags.watch(key, lambda p: progress(p.fraction, desc=p.describe()))
         try:
             out = restore(y, op, method_name, progress=report, device=ws.device, iterations=int(iters), **extra)
         except Cancelled:

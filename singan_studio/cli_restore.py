@@ -92,9 +92,14 @@ class RestoreBar:
     def __init__(self, label: str, disable: bool = False):
         from tqdm import tqdm
 
+        self.label, self.stage = label, ""
         self.bar = tqdm(total=None, desc=label, unit="it", disable=disable, file=sys.stderr, dynamic_ncols=True)
 
     def __call__(self, p) -> None:
+        if p.stage != self.stage:  # multi-stage methods (gradual ZSSR) get one bar per stage
+            self.stage = p.stage
+            self.bar.reset(total=p.steps)
+            self.bar.set_description_str(f"{self.label} {p.stage}", refresh=False)
         self.bar.total = p.steps
         if "loss" in p.losses:
             self.bar.set_postfix_str(f"loss {p.losses['loss']:.2e}", refresh=False)

@@ -64,6 +64,14 @@ def test_gradual_sr_goes_through_powers_of_two_unless_told_otherwise():
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=4), hr, 4)
 
 
+def test_gradual_zssr_reports_its_stages_to_progress_displays():
+    lr = crop("chelsea", 40, 160, 64)[..., :16, :16]
+    seen = []
+    restore(lr, SuperResolution(4), method="zssr", device="cpu", width=8, crop=24, iterations=10,
+            ensemble=False, progress=lambda p: seen.append(p.describe()))
+    assert seen == ["ZSSR ×2 (1/2): iteration 10/10", "ZSSR ×4 (2/2): iteration 10/10"]
+
+
 def test_zssr_takes_non_integer_factors_on_odd_sizes():
     lr = crop("chelsea", 40, 160, 64)[..., :31, :45]
     cfg = FAST.with_(width=8, crop=24, iterations=10, ensemble=False)

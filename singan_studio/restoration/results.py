@@ -21,6 +21,15 @@ class RestoreProgress:
     losses: dict = field(default_factory=dict)
     image: torch.Tensor | None = None  # the estimate the method would return now, where it has one
 
+    @property
+    def stage(self) -> str:
+        """The part of a multi-stage method running now (e.g. "ZSSR ×2 (1/2)"), or ""."""
+        return str(self.losses.get("stage", ""))
+
+    def describe(self) -> str:
+        """One line for progress displays: "ZSSR ×2 (1/2): iteration 300/1200"."""
+        return f"{self.stage + ': ' if self.stage else ''}iteration {self.step}/{self.steps}"
+
 
 @dataclass
 class RestoreResult:
