@@ -46,13 +46,20 @@ class RunningVarianceStop:
         if self.count < self.window:
             return False
         var = self.buffer.var(dim=0, unbiased=False).mean().item()
-        self.variances.append(var)
-        if var < self.best_var:
-            self.best_var = var
-            middle = (self.count - 1 - self.window // 2) % self.window
-            self.best_image = self.kept[middle]
-            self.best_step = step - self.window // 2
-        return step - self.best_step - self.window // 2 >= self.patience
+        if self.observe(step, var):
+            self.best_image = self.kept[(self.count - 1 - self.window // 2) % self.window]
+        return self.should_stop(step)
+
+    def observe(self, step: int, variance: float) -> bool:
+        """Record the window's ``variance`` at ``step``; True if it is a new minimum."""
+        self.variances.append(variance)
+        if variance >= self.best_var:
+            return False
+        self.best_var, self.best_step = variance, step - self.window // 2
+        return True
+
+    def should_stop(self, step: int) -> bool:
+        return self.best_step is not None and step - self.best_step - self.window // 2 >= self.patience
 
 
 def replay_stop(variances: list[float], window: int = 50, patience: int = 200) -> tuple[int | None, int]:
@@ -60,14 +67,13 @@ def replay_stop(variances: list[float], window: int = 50, patience: int = 200) -
     a huge patience): (step it would stop at, or None if not within the run; step it returns).
 
     Benchmarks use it to try patiences without rerunning."""
-    best_var, best = float("inf"), window - window // 2
+    rule = RunningVarianceStop(window, patience)
     for i, v in enumerate(variances):
         step = window + i  # the first variance is computed at step `window`
-        if v < best_var:
-            best_var, best = v, step - window // 2
-        if step - best - window // 2 >= patience:
-            return step, best
-    return None, best
+        rule.observe(step, v)
+        if rule.should_stop(step):
+            return step, rule.best_step
+    return None, rule.best_step if rule.best_step is not None else window - window // 2
 
 
 class MovingAverage:
