@@ -26,6 +26,11 @@ class RunningVarianceStop:
         self.window, self.patience = window, patience
         self.buffer: torch.Tensor | None = None  # ring of the last `window` outputs
         self.kept: list[torch.Tensor | None] = []  # what to return for each ring slot
+        # Running sums over the ring: the variance costs one pass over one image per
+        # step, not over all `window` of them (which cost as much as a DIP step on
+        # large images). Kept in float64 where the device has it.
+        self._sum: torch.Tensor | None = None
+        self._sq: torch.Tensor | None = None
         self.count = 0
         self.best_var = float("inf")
         self.best_step: int | None = None
@@ -40,15 +45,37 @@ class RunningVarianceStop:
             self.buffer = out.new_zeros((self.window, *out.shape))
             self.kept = [None] * self.window
         slot = self.count % self.window
-        self.buffer[slot] = out
+        self._add(slot, out)
         self.kept[slot] = (out if keep is None else keep.detach()).clone()
         self.count += 1
         if self.count < self.window:
             return False
-        var = self.buffer.var(dim=0, unbiased=False).mean().item()
+        mean = self._sum / self.window
+        var = (self._sq / self.window - mean * mean).clamp(min=0).mean().item()
         if self.observe(step, var):
             self.best_image = self.kept[(self.count - 1 - self.window // 2) % self.window]
         return self.should_stop(step)
+
+    def _add(self, slot: int, out: torch.Tensor) -> None:
+        """Put ``out`` in ring slot ``slot`` and update the running sums."""
+        dtype = torch.float32 if out.device.type == "mps" else torch.float64
+        if slot == 0 and self.count:
+            # Each time round the ring, sum afresh: rounding errors cannot pile up.
+            self.buffer[0] = out
+            ring = self.buffer.to(dtype)
+            self._sum, self._sq = ring.sum(dim=0), (ring * ring).sum(dim=0)
+            return
+        if self._sum is None:
+            self._sum = torch.zeros(out.shape, dtype=dtype, device=out.device)
+            self._sq = torch.zeros_like(self._sum)
+        if self.count >= self.window:  # evict the oldest output
+            old = self.buffer[slot].to(dtype)
+            self._sum -= old
+            self._sq -= old * old
+        self.buffer[slot] = out
+        new = out.to(dtype)
+        self._sum += new
+        self._sq += new * new
 
     def observe(self, step: int, variance: float) -> bool:
         """Record the window's ``variance`` at ``step``; True if it is a new minimum."""
