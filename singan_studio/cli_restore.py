@@ -35,6 +35,9 @@ def register(subparsers, add_common) -> dict:
     p.add_argument("--sigma", type=float, default=None,
                    help="noise std on the 0-255 scale (needed by sure; used by bp, red)")
     p.add_argument("--iterations", type=int, default=None, help="iteration cap (method default otherwise)")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                   help="network arithmetic for the DIP family, red, zssr and self2self: auto (default) "
+                        "uses bfloat16 where the CPU or GPU has it natively, about 1.3-2x faster")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--uncertainty", help="dip-sgld: also save the per-pixel uncertainty map here")
     p.add_argument("-o", "--output", required=True, help="output image (a folder for several inputs)")
@@ -117,7 +120,8 @@ def _restore_one(path: str, out: Path, args, device) -> str:
     op = _operator(args)
     op.check(y)  # a mismatched mask fails here, before any progress bar
     check_writable(out)
-    overrides = {"iterations": args.iterations, "sigma": args.sigma, "model": args.model}
+    overrides = {"iterations": args.iterations, "sigma": args.sigma, "model": args.model,
+                 "precision": args.precision}
     bar = RestoreBar(f"{Path(path).name} {args.method}", disable=args.quiet)
     try:
         result = restore(y, op, args.method, progress=bar, seed=args.seed, device=device, **overrides)

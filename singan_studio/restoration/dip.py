@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import StudioError
+from .. import precision
 from ..metrics import psnr
 from ..physics import Operator
 from . import register_method
@@ -63,6 +64,7 @@ class DIPConfig:
     sgld_every: int = 10         # keep a sample every this many steps
     weight_decay: float = 0.0    # official SGLD: 5e-8
     channels_last: bool = False  # measured slower on CPU (torch 2.13); try it on GPUs
+    precision: str = "auto"      # "auto": bfloat16 convolutions where native (see precision.py); "fp32"; "bf16"
 
     def check(self) -> None:
         if self.iterations < 1:
@@ -73,6 +75,11 @@ class DIPConfig:
             raise StudioError(f"loss must be mse, bp, bptv or sure, got {self.loss!r}")
         if self.loss == "sure" and self.sigma <= 0:
             raise StudioError("SURE needs the noise level: give sigma (0-255 scale) > 0")
+        if self.precision not in precision.PRECISIONS:
+            raise StudioError(f"precision must be one of {', '.join(precision.PRECISIONS)}, got {self.precision!r}")
+        if self.loss == "sure" and self.precision == "bf16":
+            # The divergence probe is a finite difference far below bfloat16's resolution.
+            raise StudioError("SURE needs float32 (its divergence probe is below bfloat16 resolution)")
 
 
 def build_network(cfg: DIPConfig, in_channels: int, out_channels: int, size: tuple[int, int]):
@@ -116,6 +123,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net, z = net.to(memory_format=fmt), z.contiguous(memory_format=fmt)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    net = precision.wrap(net, "fp32" if sure else cfg.precision)
     ema = MovingAverage(cfg.ema) if cfg.ema else None
     stopper = RunningVarianceStop(cfg.es_window, cfg.es_patience) if cfg.early_stop else None
     reg = 0.0 if sure else cfg.reg_noise_std

@@ -26,6 +26,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from .. import precision
 from ..errors import StudioError
 from ..metrics import psnr
 from ..physics import Operator
@@ -81,6 +82,7 @@ def red(y: torch.Tensor, op: Operator, config=None, progress=None, seed: int = 0
         net = build_network(cfg, cfg.input_channels, channels, size).to(dev)
     z = build_input(cfg, net, size, torch.Generator().manual_seed(seed)).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    net = precision.wrap(net, cfg.precision)
     x = op.A_pinv(y).clamp(0, 1)  # the ADMM image variable starts at the least-squares guess
     u = torch.zeros_like(x)
     fx = denoise(x, d_sigma)

@@ -20,8 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import precision
 from ..errors import StudioError
-
 from ..physics import Denoising, Inpainting
 from . import register_method
 from .results import RestoreResult, make_config
@@ -67,6 +67,8 @@ class Self2SelfConfig:
     keep: Bernoulli keep probability of the input pixels (official 0.7).
     width, dropout: the network.
     passes: dropout passes averaged for the output (official 100).
+    precision: "auto" runs the network in bfloat16 where it is native (see
+        :mod:`singan_studio.precision`), "fp32" or "bf16".
     """
 
     iterations: int = 1500
@@ -75,6 +77,7 @@ class Self2SelfConfig:
     width: int = 48
     dropout: float = 0.3
     passes: int = 50
+    precision: str = "auto"
 
 
 def _bernoulli(shape, keep: float, gen: torch.Generator, device) -> torch.Tensor:
@@ -90,6 +93,7 @@ def self2self(y: torch.Tensor, known: torch.Tensor | None = None, config: Self2S
     known = torch.ones_like(y) if known is None else known.expand_as(y).to(y)
     net = DropoutUNet(y.shape[1], config.width, config.dropout).to(y.device).train()
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
+    net = precision.wrap(net, config.precision)
     for step in range(1, config.iterations + 1):
         mask = _bernoulli(y.shape, config.keep, gen, y.device) * known
         hidden = (1 - mask) * known  # scored: observed pixels the network did not see

@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import precision
 from ..errors import ImageError, StudioError
 from ..resize import imresize
 from . import register_method
@@ -112,6 +113,8 @@ class ZSSRConfig:
     sigma: std of Gaussian noise added to the sons, 0–255 scale (for real, noisy photos).
     back_projection: back-projection iterations at test time (official 10).
     ensemble: 8-way flip/rotation self-ensemble with median (official on).
+    precision: "auto" trains in bfloat16 where it is native (see
+        :mod:`singan_studio.precision`), "fp32" or "bf16"; inference is float32.
     gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4; each
         stage's output joins the training images of the next. ``None`` (the
         default) picks them: every power of two at most ``factor / 1.5``, so ×3
@@ -134,16 +137,18 @@ class ZSSRConfig:
     back_projection: int = 10
     ensemble: bool = True
     gradual: tuple[float, ...] | None = None
+    precision: str = "auto"
 
     def with_(self, **changes) -> "ZSSRConfig":
         return replace(self, **changes)
 
 
-#: The official recipe, and our CPU-friendly default: 64-px crops (an iteration costs
+#: The official recipe (float32, as the official code), and our CPU-friendly default: 64-px crops (an iteration costs
 #: 0.36-0.42 of an official one here), at most 1200 iterations, shorter learning-rate
 #: windows. Measured on Set5 (docs/restoration2.md): the official windows with a
 #: 2000 cap gain only 0.05-0.13 dB for about 1.5x the time, so they are not the default.
-OFFICIAL = ZSSRConfig(gradual=())  # the official code's default configuration is one jump
+# The official code's default configuration is one jump, in float32.
+OFFICIAL = ZSSRConfig(gradual=(), precision="fp32")
 FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
 
 
@@ -215,6 +220,7 @@ def train_zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
     if net is None:
         net = ZSSRNet(lr_img.shape[1], config.width, config.depth)
     net = net.to(lr_img.device).train()
+    fwd = precision.wrap(net, config.precision)
     gen = torch.Generator().manual_seed(seed)
     sampler = _FatherSampler(sources or [lr_img], factor, kernel, config, gen)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -224,13 +230,13 @@ def train_zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
     errors: list[float] = []
     for it in range(1, config.iterations + 1):
         inp, target = sampler.pair()
-        loss = F.l1_loss(net(inp), target)
+        loss = F.l1_loss(fwd(inp), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         if it % config.test_every == 0:
             with torch.no_grad():
-                errors.append(F.mse_loss(net(test_in), lr_img).item())
+                errors.append(F.mse_loss(fwd(test_in), lr_img).item())
             steps_seen.append(it)
             if it - last_drop >= config.min_iters and _lr_should_drop(steps_seen, errors, config):
                 lr_now, last_drop = lr_now / 10, it
