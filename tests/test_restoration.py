@@ -73,9 +73,13 @@ def test_sure_estimate_tracks_the_true_mse():
     r = restore(y, op, "sure", sigma=s, reference=x, **dict(SMALL, iterations=100))
     est = np.array(r.history["sure_mse"]).reshape(-1, 10).mean(axis=1)
     true = np.array(r.history["mse"]).reshape(-1, 10).mean(axis=1)
-    # Over the run the MSE falls ~10x; block by block SURE follows it.
-    assert np.corrcoef(est, true)[0, 1] > 0.95
-    assert np.all(np.abs(est - true) < 0.35 * true), np.c_[est, true]
+    # Over the run the MSE falls ~20x; block by block SURE follows it.
+    assert np.corrcoef(est, true)[0, 1] > 0.99
+    # While the network is far from fitting the noise (first half) SURE is close to
+    # the truth; later it turns optimistic, as minimising it on the same noise makes
+    # it (docs/restoration.md, known limits), and the gap grows, but stays bounded.
+    assert np.all(np.abs(est - true)[:5] < 0.25 * true[:5]), np.c_[est, true]
+    assert np.all(est[5:] < true[5:]) and np.all(est[5:] > 0.55 * true[5:]), np.c_[est, true]
 
 
 def test_sgld_is_more_uncertain_where_pixels_are_missing():
@@ -142,6 +146,36 @@ def test_progress_shows_the_current_estimate():
     assert torch.equal(shown[-1].clamp(0, 1), r.image)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_dip_restores_in_either_precision(precision):
+    # "auto" picks bfloat16 on CPUs with native support; both must restore, to close PSNRs.
+    x, op, s, y, before = _case("denoise")
+    r = restore(y, op, "dip", precision=precision, **dict(SMALL, iterations=150, early_stop=False))
+    assert r.image.dtype == torch.float32
+    assert psnr(r.image, x) > before + 3
+
+
+def test_bf16_and_fp32_runs_land_close():
+    x, op, s, y, _ = _case("denoise")
+    runs = {p: psnr(restore(y, op, "dip", precision=p, **dict(SMALL, iterations=150, early_stop=False)).image, x)
+            for p in ("fp32", "bf16")}
+    assert abs(runs["fp32"] - runs["bf16"]) < 0.5, runs
+
+
+def test_autocast_wrapper_trains_float32_weights():
+    from singan_studio import precision
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1))
+    wrapped = precision.wrap(net, "bf16")
+    out = wrapped(torch.rand(1, 3, 8, 8))
+    assert out.dtype == torch.float32 and isinstance(wrapped, precision.Autocast)
+    out.mean().backward()
+    assert net[0].weight.dtype == torch.float32 and net[0].weight.grad.dtype == torch.float32
+    assert list(wrapped.parameters()) == list(net.parameters())  # optimisers see the same tensors
+    assert precision.wrap(net, "fp32") is net
+    assert precision.resolve("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
+
+
 def test_bad_input_gets_clear_errors():
     x, op, s, y, _ = _case("denoise")
     with pytest.raises(StudioError, match="unknown restoration method 'dipp'"):
@@ -152,6 +186,10 @@ def test_bad_input_gets_clear_errors():
         restore(y, op, "dip", iteration=3)
     with pytest.raises(StudioError, match="SURE needs the noise level"):
         restore(y, op, "sure")
+    with pytest.raises(StudioError, match="precision must be one of auto, fp32, bf16, got 'fp16'"):
+        restore(y, op, "dip", precision="fp16")
+    with pytest.raises(StudioError, match="SURE needs float32"):
+        restore(y, op, "sure", sigma=s, precision="bf16")
     with pytest.raises(StudioError, match="not divisible by the SR factor 3"):
         degrade(torch.rand(1, 3, 32, 32), SuperResolution(3))
     with pytest.raises(StudioError, match="unknown denoiser"):
