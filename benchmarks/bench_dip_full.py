@@ -67,10 +67,11 @@ def low_resolution(hr: torch.Tensor, kind: str) -> torch.Tensor:
     return from_pil(to_pil(hr).resize((hr.shape[-1] // 4, hr.shape[-2] // 4), Image.LANCZOS))
 
 
-def seconds_per_step(y, op, method: str, width: int = 128, steps: int = 3, **kw) -> float:
-    """One step of ``method`` on the full image (by default with the official 128-channel network)."""
+def seconds_per_step(y, op, method: str, width: int = 128, steps: int = 3, precision: str = "fp32",
+                     **kw) -> float:
+    """One step of ``method`` on the full image (by default the official 128-channel float32 network)."""
     elapsed = []
-    restore(y, op, method, channels=width, iterations=steps + 1, device="cpu",
+    restore(y, op, method, channels=width, iterations=steps + 1, device="cpu", precision=precision,
             progress=lambda p: elapsed.append(p.elapsed), **kw)
     return (elapsed[-1] - elapsed[0]) / steps  # the first step pays one-off allocation costs
 
@@ -91,7 +92,8 @@ def scored_run(y, op, hr, args, target: float | None = None, **kw) -> dict:
             raise _Reached
 
     try:
-        result = restore(y, op, args.method, channels=args.width, progress=watch, device="cpu", **kw)
+        result = restore(y, op, args.method, channels=args.width, progress=watch, device="cpu",
+                         precision=args.precision, **kw)
     except _Reached:
         result = None
     return {"scores": scores, "times": times, "result": result}
@@ -105,7 +107,7 @@ def sr4_row(name: str, args) -> list:
     bicubic = psnr_y(imresize(y, scale=4).clamp(0, 1), hr, shave=4)
     # Timed back to back: wall times of runs made at different loads of a shared CPU mislead.
     official = seconds_per_step(y, op, "dip") * OFFICIAL_ITERATIONS["sr4"]
-    ours = seconds_per_step(y, op, "dip", args.width, steps=5)
+    ours = seconds_per_step(y, op, "dip", args.width, steps=5, precision=args.precision)
     iterations = args.max_iter or int(args.budget * official / ours)
     target = PUBLISHED_DIP[name]
     print(f"{name} {tuple(hr.shape[-2:])}: bicubic {bicubic:.2f}, published DIP {target}, "
@@ -143,7 +145,7 @@ def gsure3_row(name: str, args) -> list:
     bicubic = psnr_y(imresize(y, scale=3).clamp(0, 1), hr, shave=3)
     kw = {"sigma": SIGMA_GSURE} if args.method == "sure" else {}  # dip & co. keep their stopping rule
     official = seconds_per_step(y, op, args.method, **kw) * OFFICIAL_ITERATIONS["gsure3"]
-    ours = seconds_per_step(y, op, args.method, args.width, steps=5, **kw)
+    ours = seconds_per_step(y, op, args.method, args.width, steps=5, precision=args.precision, **kw)
     print(f"{name} {tuple(hr.shape[-2:])}: bicubic {bicubic:.2f}, official {official:.0f} s here", flush=True)
     run = scored_run(y, op, hr, args, iterations=args.max_iter or 500, **kw)
     scores, times, result = run["scores"], run["times"], run["result"]
@@ -169,6 +171,7 @@ def main() -> None:
     ap.add_argument("--lr", choices=("matlab", "lanczos"), default="matlab", help="sr4: how the LR input is made")
     ap.add_argument("--stop-at-target", action="store_true",
                     help="sr4: end an image's run at its first step at or above the published figure")
+    ap.add_argument("--precision", default="auto", help="ours: auto, bf16 or fp32 (the official one is fp32)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-record", action="store_true", help="print only")
     args = ap.parse_args()

@@ -1,0 +1,187 @@
+"""Deep Image Prior on its whole denoising and inpainting sets, against the official recipe's time.
+
+Scenarios (``--scenario``), published means from ../shared/data/REFERENCE.md:
+
+* ``denoise25``: colour denoising, ``Set9_DIP_denoising/25`` with the given
+  noisy inputs, RGB PSNR of the 8-bit output; DIP published 31.29 dB. The
+  official recipe: 3000 steps of the 128-channel network, input noise 1/30,
+  moving average of outputs 0.99.
+* ``inpaint50``: 50 % missing pixels, ``DIP_inpainting50p``, grey PSNR of the
+  8-bit output; DIP published 33.44 dB. The mask is the non-zero pixels of the
+  masked input (true zeros, under 0.8 % of any image, count as missing). The
+  official recipe: 11 000 steps at lr 0.001.
+
+One process runs the images given by ``--images`` and saves one JSON per image
+in ``benchmarks/out/dip_sets/`` (runs can be split over processes and
+resumed); ``--report`` reads the saved runs of a scenario and records the
+table in RESULTS.md. Each run scores the method's current estimate (for
+``dip``, the moving average of outputs) at every step and records the moving
+variance the stopping rule watches, so the rule can be replayed afterwards.
+
+Time: one step of the official float32 128-channel network and one step of
+ours are timed back to back on the same image, before the run. The share of
+the official time at step N is N x our step cost over the official total;
+scoring and other jobs on the CPU do not count.
+
+Usage: python benchmarks/bench_dip_sets.py --scenario denoise25 --images F16,hill --max-iter 3000
+       python benchmarks/bench_dip_sets.py --scenario denoise25 --report
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_dip_full import seconds_per_step  # noqa: E402
+from common import OUT, SHARED, markdown_table, record, require  # noqa: E402
+
+from singan_studio.images import read_image  # noqa: E402
+from singan_studio.metrics import psnr  # noqa: E402
+from singan_studio.physics import Denoising, Inpainting  # noqa: E402
+from singan_studio.restoration import restore  # noqa: E402
+from singan_studio.restoration.stopping import replay_stop  # noqa: E402
+
+SCENARIOS = {
+    "denoise25": dict(folder="Set9_DIP_denoising/25", published=31.29, official_steps=3000,
+                      names=("F16", "baboon", "hill", "kodim01", "kodim02", "kodim03", "kodim12",
+                             "lena", "peppers")),
+    "inpaint50": dict(folder="DIP_inpainting50p", published=33.44, official_steps=11000,
+                      names=("Cameraman256", "Lena512", "barbara", "boat", "couple", "fingerprint",
+                             "hill", "house", "man", "montage", "peppers256")),
+}
+WINDOW, PATIENCE = 50, 200  # the stopping rule's defaults (DIPConfig), replayed over each run
+RUNS = OUT / "dip_sets"
+
+
+def load_case(scenario: str, name: str):
+    """(observation, operator, ground truth) of one image, each (1, C, H, W) in [0, 1]."""
+    folder = SHARED / SCENARIOS[scenario]["folder"]
+    gt = read_image(require(folder / f"{name}_GT.png"))[0]
+    if scenario == "denoise25":
+        return read_image(require(folder / f"{name}_noisy.png"))[0], Denoising(), gt
+    y = read_image(require(folder / f"{name}_masked.png"))[0]
+    return y, Inpainting((y > 0).float()), gt
+
+
+def score(x: torch.Tensor, gt: torch.Tensor) -> float:
+    """PSNR of the 8-bit image the user would save."""
+    return psnr((x.clamp(0, 1) * 255).round() / 255, gt)
+
+
+def run_path(args, name: str) -> Path:
+    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}_{name}.json"
+
+
+def run_one(name: str, args) -> dict:
+    y, op, gt = load_case(args.scenario, name)
+    official = seconds_per_step(y, op, "dip", 128, steps=3, precision="fp32")
+    ours = seconds_per_step(y, op, args.method, args.width, steps=5, precision=args.precision)
+    total = official * SCENARIOS[args.scenario]["official_steps"]
+    print(f"{name} {tuple(gt.shape[-2:])}: input {score(y, gt):.2f} dB; official step {official:.2f} s "
+          f"({total:.0f} s in all), ours {ours:.3f} s; running {args.max_iter} steps", flush=True)
+    scores, times = [], []
+
+    def watch(p):
+        scores.append(score(p.image, gt))
+        times.append(p.elapsed)
+        if p.step % 250 == 0:
+            print(f"  {name} step {p.step} {p.elapsed:.0f} s PSNR {scores[-1]:.2f}", flush=True)
+
+    kw = {"lr": args.lr} if args.lr else {}
+    result = restore(y, op, args.method, channels=args.width, iterations=args.max_iter, device="cpu",
+                     precision=args.precision, progress=watch, early_stop=True, es_window=WINDOW,
+                     es_patience=10 ** 9, **kw)  # huge patience: the rule is replayed afterwards
+    run = {"name": name, "size": list(gt.shape[-2:]), "input_psnr": score(y, gt), "scores": scores,
+           "times": times, "official_step_s": official, "our_step_s": ours, "official_total_s": total,
+           "variances": result.history.get("variance", []), "args": vars(args)}
+    RUNS.mkdir(parents=True, exist_ok=True)
+    path = run_path(args, name)
+    tmp = path.with_suffix(".part.json")
+    tmp.write_text(json.dumps(run))
+    os.replace(tmp, path)  # a killed run leaves no half-written file
+    return run
+
+
+def summarise(run: dict) -> dict:
+    scores = run["scores"]
+    stop, pick = replay_stop(run["variances"], WINDOW, PATIENCE) if run["variances"] else (None, len(scores))
+    best = int(np.argmax(scores))
+    return {"best": scores[best], "best_step": best + 1, "rule": scores[pick - 1], "rule_step": pick,
+            "rule_stop": stop, "last": scores[-1]}
+
+
+def report(args) -> None:
+    spec = SCENARIOS[args.scenario]
+    runs = [json.loads(run_path(args, n).read_text()) for n in spec["names"] if run_path(args, n).exists()]
+    if not runs:
+        sys.exit(f"no saved runs for {args.scenario} in {RUNS}; run some images first")
+    steps = min(len(r["scores"]) for r in runs)
+    checkpoints = sorted({s for s in (500, 1000, 1500, 2000, 2500, 3000, 4000, 5000) if s <= steps} | {steps})
+    rows = []
+    for r in runs:
+        s = summarise(r)
+        rows.append([r["name"], f"{r['size'][1]}x{r['size'][0]}", f"{r['input_psnr']:.2f}",
+                     f"{s['rule']:.2f}@{s['rule_step']}", f"{s['best']:.2f}@{s['best_step']}"]
+                    + [f"{r['scores'][c - 1]:.2f}" for c in checkpoints]
+                    + [f"{r['our_step_s']:.3f}", f"{r['official_step_s']:.2f}"])
+    sums = [summarise(r) for r in runs]
+    means = {c: float(np.mean([r["scores"][c - 1] for r in runs])) for c in checkpoints}
+    official_total = sum(r["official_total_s"] for r in runs)
+    share = {c: sum(c * r["our_step_s"] for r in runs) / official_total for c in checkpoints}
+    rows.append(["mean", "", f"{np.mean([r['input_psnr'] for r in runs]):.2f}",
+                 f"{np.mean([s['rule'] for s in sums]):.2f}", f"{np.mean([s['best'] for s in sums]):.2f}"]
+                + [f"{means[c]:.2f}" for c in checkpoints] + ["", ""])
+    rows.append(["share of official time", "", "", "", ""] + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
+    header = (["image", "size", "input", "stopping rule returns @step", "best @step"]
+              + [f"step {c}" for c in checkpoints] + ["our s/step", "official s/step"])
+    reached = next((c for c in checkpoints if means[c] >= spec["published"]), None)
+    body = markdown_table(header, rows)
+    body += (f"\n\n{len(runs)} of {len(spec['names'])} images. Published DIP mean {spec['published']} dB. "
+             f"Mean of what the stopping rule returns: {np.mean([s['rule'] for s in sums]):.2f} dB; "
+             + (f"the mean first reaches the published figure at step {reached} of the checkpoints, "
+                f"{share[reached]:.3f} of the official recipe's time." if reached else
+                f"the mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f})."))
+    notes = (f"method {args.method}, width {args.width}, precision {args.precision}"
+             f"{', lr ' + str(args.lr) if args.lr else ''}; PSNR of the 8-bit current estimate at every step; "
+             f"stopping rule = moving variance, window {WINDOW}, patience {PATIENCE}, replayed over each run; "
+             f"official = the float32 128-channel network's {spec['official_steps']} steps, timed for 3 steps "
+             "on the same image right before ours (5 steps); share at step N = sum over images of N x our s/step "
+             "over the sum of the official totals")
+    record(f"DIP on the whole {args.scenario} set ({args.method}, width {args.width})", body, notes)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scenario", choices=sorted(SCENARIOS), default="denoise25")
+    ap.add_argument("--images", default="", help="comma-separated names (default: the whole set)")
+    ap.add_argument("--method", default="dip")
+    ap.add_argument("--width", type=int, default=32, help="skip network channels (official 128)")
+    ap.add_argument("--precision", default="auto", help="ours: auto, bf16 or fp32 (the official one is fp32)")
+    ap.add_argument("--lr", type=float, default=0.0, help="Adam learning rate (default: the method's)")
+    ap.add_argument("--max-iter", type=int, default=3000)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--report", action="store_true", help="record the table of the saved runs")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.report:
+        report(args)
+        return
+    names = args.images.split(",") if args.images else list(SCENARIOS[args.scenario]["names"])
+    unknown = sorted(set(names) - set(SCENARIOS[args.scenario]["names"]))
+    if unknown:
+        sys.exit(f"unknown image(s) for {args.scenario}: {', '.join(unknown)}")
+    for name in names:
+        run_one(name, args)
+
+
+if __name__ == "__main__":
+    main()
