@@ -115,7 +115,7 @@ def sr4_row(name: str, args) -> list:
     window, patience = 50, 200
     # The stopping rule is replayed afterwards, so the run goes on to the last step.
     run = scored_run(y, op, hr, args, target, iterations=iterations, reg_noise_std=args.reg_noise,
-                     early_stop=True, es_window=window, es_patience=10 ** 9)
+                     early_stop="variance", es_window=window, es_patience=10 ** 9)
     scores, times, result = run["scores"], run["times"], run["result"]
     reached = next((i for i, s in enumerate(scores) if s >= target), None)
     best = int(np.argmax(scores))

@@ -48,13 +48,13 @@ from singan_studio.images import read_image  # noqa: E402
 from singan_studio.metrics import psnr  # noqa: E402
 from singan_studio.physics import Denoising, Inpainting  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
-from singan_studio.restoration.stopping import replay_stop  # noqa: E402
+from singan_studio.restoration.stopping import estimate_noise_sigma, replay_discrepancy, replay_stop  # noqa: E402
 
 SCENARIOS = {
-    "denoise25": dict(folder="Set9_DIP_denoising/25", published=31.29, official_steps=3000,
+    "denoise25": dict(folder="Set9_DIP_denoising/25", published=31.29, official_steps=3000, sigma=25.0,
                       names=("F16", "baboon", "hill", "kodim01", "kodim02", "kodim03", "kodim12",
                              "lena", "peppers")),
-    "inpaint50": dict(folder="DIP_inpainting50p", published=33.44, official_steps=11000,
+    "inpaint50": dict(folder="DIP_inpainting50p", published=33.44, official_steps=11000, sigma=0.0,
                       names=("Cameraman256", "Lena512", "barbara", "boat", "couple", "fingerprint",
                              "hill", "house", "man", "montage", "peppers256")),
 }
@@ -78,7 +78,8 @@ def score(x: torch.Tensor, gt: torch.Tensor) -> float:
 
 
 def run_path(args, name: str) -> Path:
-    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}_{name}.json"
+    reg = "" if args.reg_noise is None else f"_reg{args.reg_noise:g}"
+    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}{reg}_{name}.json"
 
 
 def run_one(name: str, args) -> dict:
@@ -97,12 +98,18 @@ def run_one(name: str, args) -> dict:
             print(f"  {name} step {p.step} {p.elapsed:.0f} s PSNR {scores[-1]:.2f}", flush=True)
 
     kw = {"lr": args.lr} if args.lr else {}
+    if args.reg_noise is not None:
+        kw["reg_noise_std"] = args.reg_noise
+    # No live stop: the variance rule (huge patience) and the discrepancy rule (from the
+    # recorded residuals) are replayed afterwards.
     result = restore(y, op, args.method, channels=args.width, iterations=args.max_iter, device="cpu",
-                     precision=args.precision, progress=watch, early_stop=True, es_window=WINDOW,
-                     es_patience=10 ** 9, **kw)  # huge patience: the rule is replayed afterwards
+                     precision=args.precision, progress=watch, early_stop="variance", es_window=WINDOW,
+                     es_patience=10 ** 9, **kw)
     run = {"name": name, "size": list(gt.shape[-2:]), "input_psnr": score(y, gt), "scores": scores,
            "times": times, "official_step_s": official, "our_step_s": ours, "official_total_s": total,
-           "variances": result.history.get("variance", []), "args": vars(args)}
+           "variances": result.history.get("variance", []), "losses": result.history.get("loss", []),
+           "residuals": result.history.get("residual", []), "noise_sigma_estimate": estimate_noise_sigma(y),
+           "args": vars(args)}
     RUNS.mkdir(parents=True, exist_ok=True)
     path = run_path(args, name)
     tmp = path.with_suffix(".part.json")
@@ -111,12 +118,30 @@ def run_one(name: str, args) -> dict:
     return run
 
 
-def summarise(run: dict) -> dict:
+def discrepancy_pick(run: dict, sigma: float | None) -> int | None:
+    """Step the discrepancy rule returns (the last one if it never fires); None if not replayable."""
+    # Runs saved before residuals were recorded kept the least-squares loss, which for
+    # denoising is the same number; the first runs of all kept neither.
+    residuals = run.get("residuals") or (run.get("losses") if run["args"]["scenario"] == "denoise25" else None)
+    if not residuals or not sigma:
+        return None
+    return replay_discrepancy(residuals, (sigma / 255) ** 2) or len(run["scores"])
+
+
+def summarise(run: dict, sigma: float) -> dict:
     scores = run["scores"]
-    stop, pick = replay_stop(run["variances"], WINDOW, PATIENCE) if run["variances"] else (None, len(scores))
+    _, pick = replay_stop(run["variances"], WINDOW, PATIENCE) if run["variances"] else (None, len(scores))
     best = int(np.argmax(scores))
-    return {"best": scores[best], "best_step": best + 1, "rule": scores[pick - 1], "rule_step": pick,
-            "rule_stop": stop, "last": scores[-1]}
+    out = {"best": scores[best], "best_step": best + 1, "variance": scores[pick - 1], "variance_step": pick,
+           "last": scores[-1]}
+    for key, s in (("given", sigma), ("estimated", run.get("noise_sigma_estimate"))):
+        step = discrepancy_pick(run, s)
+        out[key], out[key + "_step"] = (scores[step - 1], step) if step else (None, None)
+    return out
+
+
+def picked(s: dict, key: str) -> str:
+    return "-" if s[key] is None else f"{s[key]:.2f}@{s[key + '_step']}"
 
 
 def report(args) -> None:
@@ -124,38 +149,47 @@ def report(args) -> None:
     runs = [json.loads(run_path(args, n).read_text()) for n in spec["names"] if run_path(args, n).exists()]
     if not runs:
         sys.exit(f"no saved runs for {args.scenario} in {RUNS}; run some images first")
+    for r in runs:  # runs saved before the estimate was recorded
+        if spec["sigma"] and "noise_sigma_estimate" not in r:
+            r["noise_sigma_estimate"] = estimate_noise_sigma(load_case(args.scenario, r["name"])[0])
     steps = min(len(r["scores"]) for r in runs)
     checkpoints = sorted({s for s in (500, 1000, 1500, 2000, 2500, 3000, 4000, 5000) if s <= steps} | {steps})
+    sums = [summarise(r, spec["sigma"]) for r in runs]
     rows = []
-    for r in runs:
-        s = summarise(r)
+    for r, s in zip(runs, sums):
         rows.append([r["name"], f"{r['size'][1]}x{r['size'][0]}", f"{r['input_psnr']:.2f}",
-                     f"{s['rule']:.2f}@{s['rule_step']}", f"{s['best']:.2f}@{s['best_step']}"]
+                     picked(s, "given"), picked(s, "estimated"), picked(s, "variance"),
+                     f"{s['best']:.2f}@{s['best_step']}"]
                     + [f"{r['scores'][c - 1]:.2f}" for c in checkpoints]
                     + [f"{r['our_step_s']:.3f}", f"{r['official_step_s']:.2f}"])
-    sums = [summarise(r) for r in runs]
+    mean = lambda key: (f"{np.mean([s[key] for s in sums]):.2f}"  # noqa: E731
+                        if all(s[key] is not None for s in sums) else "-")
     means = {c: float(np.mean([r["scores"][c - 1] for r in runs])) for c in checkpoints}
     official_total = sum(r["official_total_s"] for r in runs)
     share = {c: sum(c * r["our_step_s"] for r in runs) / official_total for c in checkpoints}
-    rows.append(["mean", "", f"{np.mean([r['input_psnr'] for r in runs]):.2f}",
-                 f"{np.mean([s['rule'] for s in sums]):.2f}", f"{np.mean([s['best'] for s in sums]):.2f}"]
+    rows.append(["mean", "", f"{np.mean([r['input_psnr'] for r in runs]):.2f}", mean("given"),
+                 mean("estimated"), mean("variance"), mean("best")]
                 + [f"{means[c]:.2f}" for c in checkpoints] + ["", ""])
-    rows.append(["share of official time", "", "", "", ""] + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
-    header = (["image", "size", "input", "stopping rule returns @step", "best @step"]
+    rows.append(["share of official time"] + [""] * 6 + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
+    header = (["image", "size", "input", "discrepancy rule, sigma given @step",
+               "discrepancy rule, sigma estimated @step", "variance rule @step", "best @step"]
               + [f"step {c}" for c in checkpoints] + ["our s/step", "official s/step"])
     reached = next((c for c in checkpoints if means[c] >= spec["published"]), None)
     body = markdown_table(header, rows)
     body += (f"\n\n{len(runs)} of {len(spec['names'])} images. Published DIP mean {spec['published']} dB. "
-             f"Mean of what the stopping rule returns: {np.mean([s['rule'] for s in sums]):.2f} dB; "
-             + (f"the mean first reaches the published figure at step {reached} of the checkpoints, "
+             + (f"The mean first reaches the published figure at step {reached} of the checkpoints, "
                 f"{share[reached]:.3f} of the official recipe's time." if reached else
-                f"the mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f})."))
+                f"The mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f})."))
     notes = (f"method {args.method}, width {args.width}, precision {args.precision}"
-             f"{', lr ' + str(args.lr) if args.lr else ''}; PSNR of the 8-bit current estimate at every step; "
-             f"stopping rule = moving variance, window {WINDOW}, patience {PATIENCE}, replayed over each run; "
-             f"official = the float32 128-channel network's {spec['official_steps']} steps, timed for 3 steps "
-             "on the same image right before ours (5 steps); share at step N = sum over images of N x our s/step "
-             "over the sum of the official totals")
+             f"{', lr ' + str(args.lr) if args.lr else ''}"
+             f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}; "
+             "PSNR of the 8-bit current estimate (the moving average of outputs) at every step; rules replayed "
+             f"over each run: discrepancy = first step whose residual reaches sigma^2 (sigma {spec['sigma']} "
+             "given, or estimated from the observation), the last step if it never does; variance = moving "
+             f"variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable (the residual was not "
+             "recorded, or the observation is noiseless); official = the float32 128-channel network's "
+             f"{spec['official_steps']} steps, timed for 3 steps on the same image right before ours (5 steps); "
+             "share at step N = sum over images of N x our s/step over the sum of the official totals")
     record(f"DIP on the whole {args.scenario} set ({args.method}, width {args.width})", body, notes)
 
 
@@ -167,6 +201,8 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=32, help="skip network channels (official 128)")
     ap.add_argument("--precision", default="auto", help="ours: auto, bf16 or fp32 (the official one is fp32)")
     ap.add_argument("--lr", type=float, default=0.0, help="Adam learning rate (default: the method's)")
+    ap.add_argument("--reg-noise", type=float, default=None,
+                    help="input perturbation std (default: the method's, 1/30 for dip)")
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report", action="store_true", help="record the table of the saved runs")

@@ -33,7 +33,8 @@ def register(subparsers, add_common) -> dict:
                    help="sr: cubic (default), lanczos3, gaussian:<width> or a kernel image; "
                         "deblur: gaussian:<width> or a kernel image")
     p.add_argument("--sigma", type=float, default=None,
-                   help="noise std on the 0-255 scale (needed by sure; used by bp, red)")
+                   help="noise std on the 0-255 scale: needed by sure; used by bp, red and the DIP "
+                        "family's early stopping (estimated from the image for denoising when not given)")
     p.add_argument("--iterations", type=int, default=None, help="iteration cap (method default otherwise)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
                    help="network arithmetic for the DIP family, red, zssr and self2self: auto (default) "
@@ -133,6 +134,8 @@ def _restore_one(path: str, out: Path, args, device) -> str:
         save_image((u / u.max().clamp(min=1e-8)), args.uncertainty)
     h, w = result.image.shape[-2:]
     stop = f", stopped at {result.stopped_at}" if result.stopped_at is not None else ""
+    if "noise_sigma" in result.extras:  # the level the stopping rule used
+        stop += f" (noise sigma {result.extras['noise_sigma']:.1f}{'' if args.sigma else ', estimated'})"
     return (f"{path}: {op.describe()} by {args.method}, {w}x{h}, {result.iterations} iterations{stop}, "
             f"{result.seconds:.0f} s -> {out}")
 

@@ -54,6 +54,10 @@ class Operator:
     def x_size(self, y_size: tuple[int, int]) -> tuple[int, int]:
         return tuple(y_size)
 
+    def observed_fraction(self, y: torch.Tensor) -> float:
+        """Share of ``y``'s values that are measurements (all of them but for inpainting)."""
+        return 1.0
+
     def check(self, y: torch.Tensor) -> None:
         if y.dim() != 4:
             raise StudioError(f"expected an observation of shape (N, C, H, W), got {tuple(y.shape)}")
@@ -114,6 +118,9 @@ class Inpainting(Operator):
 
     def AAt_solve(self, r, eps=0.0):
         return r * self._m(r) / (1.0 + eps)
+
+    def observed_fraction(self, y):
+        return float(self._m(y).expand_as(y).mean())
 
     def check(self, y):
         super().check(y)

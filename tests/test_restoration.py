@@ -96,21 +96,58 @@ def test_sgld_is_more_uncertain_where_pixels_are_missing():
     assert hole > 1.3 * seen, (hole, seen)
 
 
-def test_early_stopping_lands_near_the_oracle_iterate():
+@pytest.mark.parametrize("given_sigma", [True, False])
+def test_early_stopping_lands_near_the_oracle_iterate(given_sigma):
+    # The default rule: the discrepancy principle, with sigma given or estimated from y.
     x, op, s, y, _ = _case("denoise")
     settings = dict(SMALL, iterations=300, ema=0.0)  # judge the rule on raw iterates
-    stopped = restore(y, op, "dip", sigma=s, reference=x, **settings)
+    stopped = restore(y, op, "dip", reference=x, **settings, **({"sigma": s} if given_sigma else {}))
     full = restore(y, op, "dip", sigma=s, reference=x, **dict(settings, early_stop=False))
     oracle = max(full.history["psnr"])  # best of all 300 iterates, seen only with the clean image
     assert stopped.stopped_at is not None and stopped.iterations < 300  # it stopped by itself
+    assert abs(stopped.extras["noise_sigma"] - s) < (0.01 if given_sigma else 1.5)
     assert psnr(stopped.image, x) > oracle - 1.0
-    assert psnr(stopped.image, x) > full.history["psnr"][-1]  # and beats running to the end
+    assert psnr(stopped.image, x) > full.history["psnr"][-1] + 1.0  # and clearly beats running to the end
+
+
+def test_noise_level_is_estimated_from_the_image():
+    from singan_studio.restoration.stopping import estimate_noise_sigma
+
+    x = _tensor(data.astronaut()[100:164, 180:244])  # 64 px: enough coefficients for a median
+    for sigma in (10.0, 25.0, 50.0):
+        y = degrade(x, Denoising(), sigma, seed=4)
+        assert abs(estimate_noise_sigma(y) - sigma) < 0.1 * sigma, sigma
+
+
+def test_discrepancy_residual_counts_only_measured_pixels():
+    x = ASTRONAUT
+    op = Inpainting(bernoulli_mask((32, 32), 0.25, seed=1))
+    y = degrade(x, op, 25.0, seed=2)
+    r = restore(y, op, "dip", sigma=25.0, **dict(SMALL, iterations=300, ema=0.0))
+    # The missing 75 % must not dilute the residual: the rule still stops near sigma^2.
+    assert r.stopped_at is not None and r.stopped_at < 300
+    assert r.history["residual"][r.stopped_at - 1] <= (25 / 255) ** 2 < r.history["residual"][r.stopped_at - 2]
+
+
+def test_noiseless_observations_run_to_the_end_and_rules_can_be_chosen():
+    from singan_studio.restoration.stopping import replay_discrepancy
+
+    x, op, s, y, _ = _case("sr")
+    clean = op.A(x)
+    r = restore(clean, op, "dip", **dict(SMALL, iterations=60))  # nothing to overfit: no stop
+    assert r.stopped_at is None and r.iterations == 60 and "noise_sigma" not in r.extras
+    with pytest.raises(StudioError, match="discrepancy stopping needs the noise level"):
+        restore(clean, op, "dip", early_stop="discrepancy", **dict(SMALL, iterations=5))
+    x, op, s, y, _ = _case("denoise")
+    live = restore(y, op, "dip", sigma=s, **dict(SMALL, iterations=300))
+    long = restore(y, op, "dip", sigma=s, **dict(SMALL, iterations=300, early_stop=False))
+    assert replay_discrepancy(long.history["residual"], (s / 255) ** 2) == live.stopped_at
 
 
 def test_replayed_stopping_rule_agrees_with_the_live_one():
     # bench_dip_full.py runs once with a huge patience and replays the rule afterwards.
     x, op, s, y, _ = _case("denoise")
-    settings = dict(SMALL, iterations=150, ema=0.0)
+    settings = dict(SMALL, iterations=150, ema=0.0, early_stop="variance")
     live = restore(y, op, "dip", sigma=s, **settings)
     long = restore(y, op, "dip", sigma=s, **dict(settings, es_patience=10 ** 9))
     stop, pick = replay_stop(long.history["variance"], SMALL["es_window"], SMALL["es_patience"])
@@ -186,6 +223,8 @@ def test_bad_input_gets_clear_errors():
         restore(y, op, "dip", iteration=3)
     with pytest.raises(StudioError, match="SURE needs the noise level"):
         restore(y, op, "sure")
+    with pytest.raises(StudioError, match="early_stop must be one of .*got 'maybe'"):
+        restore(y, op, "dip", early_stop="maybe")
     with pytest.raises(StudioError, match="precision must be one of auto, fp32, bf16, got 'fp16'"):
         restore(y, op, "dip", precision="fp16")
     with pytest.raises(StudioError, match="SURE needs float32"):

@@ -7,8 +7,10 @@ artefacts, so *when* to stop (or what to average) matters as much as the fit.
 Registered methods (presets of :class:`DIPConfig`):
 
 * ``dip``: skip encoder-decoder, least squares, input re-perturbed every step,
-  ground-truth-free early stopping (windowed moving variance of the raw
-  outputs) returning the moving average of outputs at the chosen step;
+  ground-truth-free early stopping (``early_stop="auto"``: the discrepancy
+  principle when the noise level is given or, for denoising, estimated; no
+  stop for noiseless observations) returning the moving average of outputs
+  at the chosen step;
 * ``dip-bp`` / ``dip-bptv``: back-projection loss (plus total variation);
 * ``deep-decoder``: the under-parameterised 1x1 decoder, fixed input;
 * ``dip-sgld``: Langevin noise on the weights; the result is the posterior mean
@@ -28,12 +30,12 @@ import torch
 from ..errors import StudioError
 from .. import precision
 from ..metrics import psnr
-from ..physics import Operator
+from ..physics import Denoising, Operator
 from . import register_method
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
 from .networks import DeepDecoder, SkipNet
 from .results import RestoreProgress, RestoreResult, make_config
-from .stopping import MovingAverage, RunningVarianceStop
+from .stopping import DiscrepancyStop, MovingAverage, RunningVarianceStop, estimate_noise_sigma
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,9 @@ class DIPConfig:
     tv_weight: float = 0.0       # TV weight for "bptv" (its preset sets one)
     sure_probe: float = 1e-3     # finite-difference step of the divergence probe
     ema: float = 0.0             # exponential moving average of outputs (official denoising: 0.99)
-    early_stop: bool = False     # windowed-moving-variance stopping (see stopping.py)
-    es_window: int = 50
+    early_stop: bool | str = False  # "auto" (True), "discrepancy", "variance" or off; see stopping_rule()
+    es_tau: float = 1.0          # discrepancy: stop when the residual reaches es_tau * sigma^2
+    es_window: int = 50          # variance rule: window and patience
     es_patience: int = 200
     sgld: bool = False           # Langevin noise N(0, (sgld_noise * lr)^2) on weights each step
     sgld_noise: float = 2.0
@@ -75,11 +78,37 @@ class DIPConfig:
             raise StudioError(f"loss must be mse, bp, bptv or sure, got {self.loss!r}")
         if self.loss == "sure" and self.sigma <= 0:
             raise StudioError("SURE needs the noise level: give sigma (0-255 scale) > 0")
+        if self.early_stop not in STOPPING_RULES:
+            raise StudioError(f"early_stop must be one of {', '.join(map(str, STOPPING_RULES))}, "
+                              f"got {self.early_stop!r}")
         if self.precision not in precision.PRECISIONS:
             raise StudioError(f"precision must be one of {', '.join(precision.PRECISIONS)}, got {self.precision!r}")
         if self.loss == "sure" and self.precision == "bf16":
             # The divergence probe is a finite difference far below bfloat16's resolution.
             raise StudioError("SURE needs float32 (its divergence probe is below bfloat16 resolution)")
+
+
+STOPPING_RULES = (True, False, "auto", "discrepancy", "variance", "none")
+
+
+def stopping_rule(cfg: DIPConfig, y: torch.Tensor, op: Operator):
+    """(the stopping rule of ``cfg`` for this observation or None, the noise sigma it uses or None).
+
+    ``"auto"`` takes the discrepancy rule when the noise level is known (``sigma``)
+    or, for denoising, estimated from ``y``; a noiseless observation has no noise
+    to overfit, so the run goes on to its last iteration.
+    """
+    rule = {True: "auto", False: "none"}.get(cfg.early_stop, cfg.early_stop)
+    if rule == "none":
+        return None, None
+    if rule == "variance":
+        return RunningVarianceStop(cfg.es_window, cfg.es_patience), None
+    sigma = cfg.sigma or (estimate_noise_sigma(y) if isinstance(op, Denoising) else 0.0)
+    if sigma > 0:
+        return DiscrepancyStop((sigma / 255.0) ** 2, cfg.es_tau), sigma
+    if rule == "discrepancy":
+        raise StudioError("discrepancy stopping needs the noise level of this observation: give sigma")
+    return None, None
 
 
 def build_network(cfg: DIPConfig, in_channels: int, out_channels: int, size: tuple[int, int]):
@@ -125,7 +154,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     net = precision.wrap(net, "fp32" if sure else cfg.precision)
     ema = MovingAverage(cfg.ema) if cfg.ema else None
-    stopper = RunningVarianceStop(cfg.es_window, cfg.es_patience) if cfg.early_stop else None
+    stopper, noise_sigma = stopping_rule(cfg, y, op)
     reg = 0.0 if sure else cfg.reg_noise_std
     history: dict[str, list] = {"loss": []}
     if reference is not None:
@@ -148,7 +177,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         out = out.detach().contiguous()
         shown = ema.update(out) if ema else out
         history["loss"].append(stats["loss"])
-        for key in ("sure_mse",):
+        for key in ("sure_mse", "residual"):
             if key in stats:
                 history.setdefault(key, []).append(stats[key])
         if reference is not None:
@@ -162,7 +191,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
             smooth = stats["loss"] if smooth is None else 0.9 * smooth + 0.1 * stats["loss"]
             if smooth < best_loss:
                 best_loss, best = smooth, (step, shown)
-        stop = stopper.update(step, out, shown) if stopper else False
+        stop = stopper.update(step, out, shown, stats.get("residual")) if stopper else False
         if progress is not None:
             progress(RestoreProgress(step, cfg.iterations, step / cfg.iterations,
                                      time.perf_counter() - t0, stats, shown))
@@ -179,7 +208,10 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         result.stopped_at, result.image = best
     elif stopper is not None and stopper.best_image is not None:
         result.stopped_at, result.image = stopper.best_step, stopper.best_image
+    if isinstance(stopper, RunningVarianceStop):
         result.history["variance"] = stopper.variances
+    if noise_sigma is not None:
+        result.extras["noise_sigma"] = noise_sigma
     result.image = result.image.clamp(0, 1).contiguous()
     return result
 
@@ -198,9 +230,9 @@ def _preset(method: str, **defaults):
     return run
 
 
-dip = _preset("dip", early_stop=True, ema=0.99)
-dip_bp = _preset("dip-bp", loss="bp", early_stop=True, ema=0.99)
-dip_bptv = _preset("dip-bptv", loss="bptv", tv_weight=1e-2, early_stop=True, ema=0.99)
+dip = _preset("dip", early_stop="auto", ema=0.99)
+dip_bp = _preset("dip-bp", loss="bp", early_stop="auto", ema=0.99)
+dip_bptv = _preset("dip-bptv", loss="bptv", tv_weight=1e-2, early_stop="auto", ema=0.99)
 deep_decoder = _preset("deep-decoder", network="decoder", depth=6, reg_noise_std=0.0, input_scale=1.0)
 dip_sgld = _preset("dip-sgld", sgld=True, weight_decay=5e-8)
 sure = _preset("sure", loss="sure")

@@ -32,11 +32,13 @@ def total_variation(x: torch.Tensor) -> torch.Tensor:
 class LeastSquares:
     def __init__(self, y: torch.Tensor, op: Operator):
         self.y, self.op = y, op
+        self.observed = op.observed_fraction(y)
 
     def __call__(self, net, inp):
         out = net(inp)
         value = torch.mean((self.op.A(out) - self.y) ** 2)
-        return value, out, {"loss": value.item()}
+        # "residual": per measured value, what the discrepancy rule compares with sigma^2.
+        return value, out, {"loss": value.item(), "residual": value.item() / self.observed}
 
 
 class BackProjection:
@@ -44,12 +46,13 @@ class BackProjection:
 
     def __init__(self, y: torch.Tensor, op: Operator, eps: float, tv_weight: float = 0.0):
         self.y, self.op, self.eps, self.tv_weight = y, op, eps, tv_weight
+        self.observed = op.observed_fraction(y)
 
     def __call__(self, net, inp):
         out = net(inp)
         r = self.y - self.op.A(out)
         bp = torch.mean(r * self.op.AAt_solve(r, self.eps))
-        stats = {"bp": bp.item()}
+        stats = {"bp": bp.item(), "residual": torch.mean(r * r).item() / self.observed}
         value = bp
         if self.tv_weight:
             tv = total_variation(out)
