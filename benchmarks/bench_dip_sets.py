@@ -84,8 +84,10 @@ def run_path(args, name: str) -> Path:
 
 def run_one(name: str, args) -> dict:
     y, op, gt = load_case(args.scenario, name)
+    sigma = SCENARIOS[args.scenario]["sigma"]
+    extra = {"sigma": sigma} if sigma else {}  # as a user would give it (SURE needs it)
     official = seconds_per_step(y, op, "dip", 128, steps=3, precision="fp32")
-    ours = seconds_per_step(y, op, args.method, args.width, steps=5, precision=args.precision)
+    ours = seconds_per_step(y, op, args.method, args.width, steps=5, precision=args.precision, **extra)
     total = official * SCENARIOS[args.scenario]["official_steps"]
     print(f"{name} {tuple(gt.shape[-2:])}: input {score(y, gt):.2f} dB; official step {official:.2f} s "
           f"({total:.0f} s in all), ours {ours:.3f} s; running {args.max_iter} steps", flush=True)
@@ -104,12 +106,14 @@ def run_one(name: str, args) -> dict:
     # recorded residuals) are replayed afterwards.
     result = restore(y, op, args.method, channels=args.width, iterations=args.max_iter, device="cpu",
                      precision=args.precision, progress=watch, early_stop="variance", es_window=WINDOW,
-                     es_patience=10 ** 9, **kw)
+                     es_patience=10 ** 9, **kw, **extra)
     run = {"name": name, "size": list(gt.shape[-2:]), "input_psnr": score(y, gt), "scores": scores,
            "times": times, "official_step_s": official, "our_step_s": ours, "official_total_s": total,
            "variances": result.history.get("variance", []), "losses": result.history.get("loss", []),
            "residuals": result.history.get("residual", []), "noise_sigma_estimate": estimate_noise_sigma(y),
            "args": vars(args)}
+    if args.method == "sure":  # it picks its own iterate (the lowest smoothed SURE loss)
+        run["returned_step"], run["returned_psnr"] = result.stopped_at, score(result.image, gt)
     RUNS.mkdir(parents=True, exist_ok=True)
     path = run_path(args, name)
     tmp = path.with_suffix(".part.json")
@@ -122,7 +126,8 @@ def discrepancy_pick(run: dict, sigma: float | None) -> int | None:
     """Step the discrepancy rule returns (the last one if it never fires); None if not replayable."""
     # Runs saved before residuals were recorded kept the least-squares loss, which for
     # denoising is the same number; the first runs of all kept neither.
-    residuals = run.get("residuals") or (run.get("losses") if run["args"]["scenario"] == "denoise25" else None)
+    dip_denoising = run["args"]["scenario"] == "denoise25" and run["args"]["method"] == "dip"
+    residuals = run.get("residuals") or (run.get("losses") if dip_denoising else None)
     if not residuals or not sigma:
         return None
     return replay_discrepancy(residuals, (sigma / 255) ** 2) or len(run["scores"])
@@ -134,6 +139,7 @@ def summarise(run: dict, sigma: float) -> dict:
     best = int(np.argmax(scores))
     out = {"best": scores[best], "best_step": best + 1, "variance": scores[pick - 1], "variance_step": pick,
            "last": scores[-1]}
+    out["returned"], out["returned_step"] = run.get("returned_psnr"), run.get("returned_step")
     for key, s in (("given", sigma), ("estimated", run.get("noise_sigma_estimate"))):
         step = discrepancy_pick(run, s)
         out[key], out[key + "_step"] = (scores[step - 1], step) if step else (None, None)
@@ -157,7 +163,7 @@ def report(args) -> None:
     sums = [summarise(r, spec["sigma"]) for r in runs]
     rows = []
     for r, s in zip(runs, sums):
-        rows.append([r["name"], f"{r['size'][1]}x{r['size'][0]}", f"{r['input_psnr']:.2f}",
+        rows.append([r["name"], f"{r['size'][1]}x{r['size'][0]}", f"{r['input_psnr']:.2f}", picked(s, "returned"),
                      picked(s, "given"), picked(s, "estimated"), picked(s, "variance"),
                      f"{s['best']:.2f}@{s['best_step']}"]
                     + [f"{r['scores'][c - 1]:.2f}" for c in checkpoints]
@@ -167,11 +173,11 @@ def report(args) -> None:
     means = {c: float(np.mean([r["scores"][c - 1] for r in runs])) for c in checkpoints}
     official_total = sum(r["official_total_s"] for r in runs)
     share = {c: sum(c * r["our_step_s"] for r in runs) / official_total for c in checkpoints}
-    rows.append(["mean", "", f"{np.mean([r['input_psnr'] for r in runs]):.2f}", mean("given"),
+    rows.append(["mean", "", f"{np.mean([r['input_psnr'] for r in runs]):.2f}", mean("returned"), mean("given"),
                  mean("estimated"), mean("variance"), mean("best")]
                 + [f"{means[c]:.2f}" for c in checkpoints] + ["", ""])
-    rows.append(["share of official time"] + [""] * 6 + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
-    header = (["image", "size", "input", "discrepancy rule, sigma given @step",
+    rows.append(["share of official time"] + [""] * 7 + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
+    header = (["image", "size", "input", "the method's own pick @step", "discrepancy rule, sigma given @step",
                "discrepancy rule, sigma estimated @step", "variance rule @step", "best @step"]
               + [f"step {c}" for c in checkpoints] + ["our s/step", "official s/step"])
     reached = next((c for c in checkpoints if means[c] >= spec["published"]), None)
