@@ -515,6 +515,8 @@ def restore_tab(ws, model_dd):
             raise gr.Error("Restoration stopped.", print_exception=False) from None
         finally:
             flags.done(key)
+        if out.stop_summary():
+            gr.Info(f"{method_name}: {out.stop_summary()} of {int(iters)} iterations.")
         return webapp.images_to_arrays(out.image)[0]
 
     def stop_job(request: gr.Request):

@@ -133,9 +133,7 @@ def _restore_one(path: str, out: Path, args, device) -> str:
         u = result.uncertainty.mean(dim=1, keepdim=True)
         save_image((u / u.max().clamp(min=1e-8)), args.uncertainty)
     h, w = result.image.shape[-2:]
-    stop = f", stopped at {result.stopped_at}" if result.stopped_at is not None else ""
-    if "noise_sigma" in result.extras:  # the level the stopping rule used
-        stop += f" (noise sigma {result.extras['noise_sigma']:.1f}{'' if args.sigma else ', estimated'})"
+    stop = f", {result.stop_summary()}" if result.stopped_at is not None else ""
     return (f"{path}: {op.describe()} by {args.method}, {w}x{h}, {result.iterations} iterations{stop}, "
             f"{result.seconds:.0f} s -> {out}")
 

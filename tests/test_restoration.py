@@ -106,6 +106,8 @@ def test_early_stopping_lands_near_the_oracle_iterate(given_sigma):
     oracle = max(full.history["psnr"])  # best of all 300 iterates, seen only with the clean image
     assert stopped.stopped_at is not None and stopped.iterations < 300  # it stopped by itself
     assert abs(stopped.extras["noise_sigma"] - s) < (0.01 if given_sigma else 1.5)
+    assert stopped.stop_summary().startswith(f"stopped at {stopped.stopped_at} (noise sigma")
+    assert ("estimated" in stopped.stop_summary()) != given_sigma
     assert psnr(stopped.image, x) > oracle - 1.0
     assert psnr(stopped.image, x) > full.history["psnr"][-1] + 1.0  # and clearly beats running to the end
 

@@ -211,7 +211,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     if isinstance(stopper, RunningVarianceStop):
         result.history["variance"] = stopper.variances
     if noise_sigma is not None:
-        result.extras["noise_sigma"] = noise_sigma
+        result.extras["noise_sigma"], result.extras["noise_sigma_estimated"] = noise_sigma, not cfg.sigma
     result.image = result.image.clamp(0, 1).contiguous()
     return result
 

@@ -55,6 +55,17 @@ class RestoreResult:
     def uncertainty(self) -> torch.Tensor | None:
         return self.extras.get("uncertainty")
 
+    def stop_summary(self) -> str:
+        """How the returned iterate was chosen, for people: "stopped at 812 (noise sigma
+        24.6, estimated)", "" when the run simply ended."""
+        if self.stopped_at is None:
+            return ""
+        text = f"stopped at {self.stopped_at}"
+        if "noise_sigma" in self.extras:
+            how = ", estimated" if self.extras.get("noise_sigma_estimated") else ""
+            text += f" (noise sigma {self.extras['noise_sigma']:.1f}{how})"
+        return text
+
 
 def make_config(cls, config=None, overrides: dict | None = None):
     """``config`` (or the defaults of ``cls``) with ``overrides`` applied.
