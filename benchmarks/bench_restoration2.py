@@ -121,10 +121,10 @@ def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tupl
                                        "s per image", "iterations per image (all stages)",
                                        "share of the official worst-case time"], summary)
     body += (f"\n\nY-PSNR (BT.601), border of `factor` px shaved. "
-             f"Settings: crop {cfg.crop}, width {cfg.width}, at most {cfg.iterations} iterations "
-             f"per stage ({gradual_text(factors, cfg)}) "
-             f"(learning-rate drops by the slope rule). Time per iteration on this CPU: official recipe "
-             f"(128-px crops, 64 ch) {official_it:.3f} s, ours {fast_it:.3f} s; the official recipe runs "
+             f"Settings: crop {cfg.crop}, width {cfg.width}, precision {cfg.precision}, at most {cfg.iterations} "
+             f"iterations per stage ({gradual_text(factors, cfg)}) (learning-rate drops by the slope rule, "
+             f"windows of {cfg.slope_range} iterations). Time per iteration on this CPU: official recipe "
+             f"(128-px crops, 64 ch, float32) {official_it:.3f} s, ours {fast_it:.3f} s; the official recipe runs "
              f"up to 3000 iterations (≈ {3000 * official_it / 60:.0f} min per image here); the share is our "
              f"iterations x our cost over 3000 x the official cost, both timed back to back.")
     title = "ZSSR, Set5 " + "/".join(f"×{f}" for f in factors) + f" (MATLAB bicubic LR), {gradual_text(factors, cfg)}"
@@ -313,6 +313,10 @@ def main() -> int:
                         "none given = one jump; left out = the automatic choice")
     p.add_argument("--zssr-factors", nargs="+", type=int, default=[2], choices=[2, 3, 4],
                    help="Set5 factors for the zssr and idbp sections")
+    p.add_argument("--zssr-crop", type=int, default=FAST.crop, help="ZSSR training crop (official 128)")
+    p.add_argument("--zssr-windows", choices=["fast", "official"], default="fast",
+                   help="learning-rate rule windows: FAST's (150 it.) or the official ones (256 it.)")
+    p.add_argument("--zssr-precision", default=FAST.precision, help="ZSSR training precision: auto, fp32, bf16")
     p.add_argument("--s2s-size", type=int, default=96)
     p.add_argument("--s2s-iterations", type=int, default=1500)
     p.add_argument("--s2s-images", nargs="+", default=None,
@@ -323,8 +327,11 @@ def main() -> int:
     sections = args.only or ["zssr", "mzsr", "self2self", "idbp"]
     if "zssr" in sections:
         gradual = None if args.zssr_gradual is None else tuple(args.zssr_gradual)
-        bench_zssr(args.minutes, FAST.with_(iterations=args.zssr_iters, gradual=gradual),
-                   tuple(args.zssr_names), tuple(args.zssr_factors))
+        windows = {} if args.zssr_windows == "fast" else {
+            k: getattr(OFFICIAL, k) for k in ("min_iters", "test_every", "slope_range")}
+        cfg = FAST.with_(iterations=args.zssr_iters, gradual=gradual, crop=args.zssr_crop,
+                         precision=args.zssr_precision, **windows)
+        bench_zssr(args.minutes, cfg, tuple(args.zssr_names), tuple(args.zssr_factors))
     if "zssr-official" in sections:
         bench_zssr_official(args.zssr_names[0], args.zssr_factors[0], FAST.with_(iterations=args.zssr_iters))
     if "mzsr" in sections:

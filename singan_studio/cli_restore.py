@@ -37,8 +37,8 @@ def register(subparsers, add_common) -> dict:
                         "family's early stopping (estimated from the image for denoising when not given)")
     p.add_argument("--iterations", type=int, default=None, help="iteration cap (method default otherwise)")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
-                   help="network arithmetic for the DIP family, red, zssr and self2self: auto (default) "
-                        "uses bfloat16 where the CPU or GPU has it natively, about 1.3-2x faster")
+                   help="network arithmetic for the DIP family, red, zssr and self2self: auto (their default; "
+                        "zssr's is fp32) uses bfloat16 where the CPU or GPU has it natively, 1.3-1.7x faster")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--uncertainty", help="dip-sgld: also save the per-pixel uncertainty map here")
     p.add_argument("-o", "--output", required=True, help="output image (a folder for several inputs)")
