@@ -79,7 +79,9 @@ def score(x: torch.Tensor, gt: torch.Tensor) -> float:
 
 def run_path(args, name: str) -> Path:
     reg = "" if args.reg_noise is None else f"_reg{args.reg_noise:g}"
-    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}{reg}_{name}.json"
+    probe = f"_probe{args.sure_probe:g}" if args.sure_probe else ""
+    guard = "" if args.sure_guard is None else f"_guard{args.sure_guard:g}"
+    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}{reg}{probe}{guard}_{name}.json"
 
 
 def run_one(name: str, args) -> dict:
@@ -100,6 +102,10 @@ def run_one(name: str, args) -> dict:
             print(f"  {name} step {p.step} {p.elapsed:.0f} s PSNR {scores[-1]:.2f}", flush=True)
 
     kw = {"lr": args.lr} if args.lr else {}
+    if args.sure_probe:
+        kw["sure_probe"] = args.sure_probe
+    if args.sure_guard is not None:
+        kw["sure_guard"] = args.sure_guard
     if args.reg_noise is not None:
         kw["reg_noise_std"] = args.reg_noise
     # No live stop: the variance rule (huge patience) and the discrepancy rule (from the
@@ -110,7 +116,7 @@ def run_one(name: str, args) -> dict:
     run = {"name": name, "size": list(gt.shape[-2:]), "input_psnr": score(y, gt), "scores": scores,
            "times": times, "official_step_s": official, "our_step_s": ours, "official_total_s": total,
            "variances": result.history.get("variance", []), "losses": result.history.get("loss", []),
-           "residuals": result.history.get("residual", []), "noise_sigma_estimate": estimate_noise_sigma(y),
+           "residuals": result.history.get("residual", []), "divergences": result.history.get("div", []), "noise_sigma_estimate": estimate_noise_sigma(y),
            "args": vars(args)}
     if args.method == "sure":  # it picks its own iterate (the lowest smoothed SURE loss)
         run["returned_step"], run["returned_psnr"] = result.stopped_at, score(result.image, gt)
@@ -188,7 +194,9 @@ def report(args) -> None:
                 f"The mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f})."))
     notes = (f"method {args.method}, width {args.width}, precision {args.precision}"
              f"{', lr ' + str(args.lr) if args.lr else ''}"
-             f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}; "
+             f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}"
+             f"{f', divergence probe {args.sure_probe:g}' if args.sure_probe else ''}"
+             f"{'' if args.sure_guard is None else f', divergence guard {args.sure_guard:g}'}; "
              "PSNR of the 8-bit current estimate (the moving average of outputs) at every step; rules replayed "
              f"over each run: discrepancy = first step whose residual reaches sigma^2 (sigma {spec['sigma']} "
              "given, or estimated from the observation), the last step if it never does; variance = moving "
@@ -209,6 +217,11 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=0.0, help="Adam learning rate (default: the method's)")
     ap.add_argument("--reg-noise", type=float, default=None,
                     help="input perturbation std (default: the method's, 1/30 for dip)")
+    ap.add_argument("--sure-probe", type=float, default=0.0,
+                    help="sure: finite-difference step of the divergence probe (default: the method's)")
+    ap.add_argument("--sure-guard", type=float, default=None,
+                    help="sure: stop when the smoothed divergence falls below this share of its peak "
+                         "(0 = off; default: the method's). Runs saved before the guard existed have none")
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report", action="store_true", help="record the table of the saved runs")

@@ -82,6 +82,32 @@ def test_sure_estimate_tracks_the_true_mse():
     assert np.all(est[5:] < true[5:]) and np.all(est[5:] > 0.55 * true[5:]), np.c_[est, true]
 
 
+def test_divergence_guard_fires_when_the_estimate_collapses():
+    from singan_studio.restoration.stopping import DivergenceGuard
+
+    rising = [0.01 + 0.0005 * i for i in range(200)]
+    guard = DivergenceGuard(0.75)
+    assert not any(guard.update(i + 1, d) for i, d in enumerate(rising))
+    falling = rising + [rising[-1] - 0.002 * i for i in range(1, 100)]
+    guard = DivergenceGuard(0.75)
+    fired = next(i + 1 for i, d in enumerate(falling) if guard.update(i + 1, d))
+    assert 200 < fired < 260  # soon after the fall starts (the estimate is smoothed)
+
+
+def test_sure_guard_keeps_a_long_run_from_collapsing():
+    # Run long, SURE's network learns to game its one-probe divergence estimate:
+    # the loss keeps falling while the image degrades. The guard stops it.
+    x, op, s, y, before = _case("denoise")
+    runs = {g: restore(y, op, "sure", sigma=s, reference=x, sure_guard=g, **dict(SMALL, iterations=800))
+            for g in (0.0, 0.75)}
+    oracle = max(runs[0.0].history["psnr"])
+    unguarded, guarded = (psnr(runs[g].image, x) for g in (0.0, 0.75))
+    assert "divergence_guard_step" in runs[0.75].extras and runs[0.75].iterations < 800
+    assert "collapsed at step" in runs[0.75].stop_summary()
+    assert guarded > unguarded + 1.0, (guarded, unguarded, oracle)
+    assert guarded > oracle - 1.5, (guarded, oracle)
+
+
 def test_sgld_is_more_uncertain_where_pixels_are_missing():
     x = ASTRONAUT
     mask = torch.ones(1, 1, 32, 32)

@@ -35,7 +35,7 @@ from . import register_method
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
 from .networks import DeepDecoder, SkipNet
 from .results import RestoreProgress, RestoreResult, make_config
-from .stopping import DiscrepancyStop, MovingAverage, RunningVarianceStop, estimate_noise_sigma
+from .stopping import DiscrepancyStop, DivergenceGuard, MovingAverage, RunningVarianceStop, estimate_noise_sigma
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class DIPConfig:
     bp_eps: float = 1e-3         # BP: (AA^T + bp_eps + 0.01 sigma^2)^+, sigma on 0-255
     tv_weight: float = 0.0       # TV weight for "bptv" (its preset sets one)
     sure_probe: float = 1e-3     # finite-difference step of the divergence probe
+    sure_guard: float = 0.75     # stop once the smoothed divergence falls below this share of its peak (0: off)
     ema: float = 0.0             # exponential moving average of outputs (official denoising: 0.99)
     early_stop: bool | str = False  # "auto" (True), "discrepancy", "variance" or off; see stopping_rule()
     es_tau: float = 1.0          # discrepancy: stop when the residual reaches es_tau * sigma^2
@@ -78,6 +79,8 @@ class DIPConfig:
             raise StudioError(f"loss must be mse, bp, bptv or sure, got {self.loss!r}")
         if self.loss == "sure" and self.sigma <= 0:
             raise StudioError("SURE needs the noise level: give sigma (0-255 scale) > 0")
+        if not 0 <= self.sure_guard < 1:
+            raise StudioError(f"sure_guard must be in [0, 1) (0 turns it off), got {self.sure_guard}")
         if self.early_stop not in STOPPING_RULES:
             raise StudioError(f"early_stop must be one of {', '.join(map(str, STOPPING_RULES))}, "
                               f"got {self.early_stop!r}")
@@ -156,6 +159,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     ema = MovingAverage(cfg.ema) if cfg.ema else None
     stopper, noise_sigma = stopping_rule(cfg, y, op)
     reg = 0.0 if sure else cfg.reg_noise_std
+    guard = DivergenceGuard(cfg.sure_guard) if sure and cfg.sure_guard > 0 else None
+    guarded = None
     history: dict[str, list] = {"loss": []}
     if reference is not None:
         history["psnr"] = []
@@ -177,7 +182,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         out = out.detach().contiguous()
         shown = ema.update(out) if ema else out
         history["loss"].append(stats["loss"])
-        for key in ("sure_mse", "residual"):
+        for key in ("sure_mse", "div", "residual"):
             if key in stats:
                 history.setdefault(key, []).append(stats[key])
         if reference is not None:
@@ -187,11 +192,13 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
             samples_sum = out if samples_sum is None else samples_sum + out
             samples_sq = out ** 2 if samples_sq is None else samples_sq + out ** 2
             n_samples += 1
+        stop = stopper.update(step, out, shown, stats.get("residual")) if stopper else False
         if sure:  # keep the lowest (smoothed: one probe is noisy) loss iterate
             smooth = stats["loss"] if smooth is None else 0.9 * smooth + 0.1 * stats["loss"]
-            if smooth < best_loss:
+            if guard is not None and guard.update(step, stats["div"]):
+                stop, guarded = True, step  # the loss no longer means anything: keep the best before
+            elif smooth < best_loss:
                 best_loss, best = smooth, (step, shown)
-        stop = stopper.update(step, out, shown, stats.get("residual")) if stopper else False
         if progress is not None:
             progress(RestoreProgress(step, cfg.iterations, step / cfg.iterations,
                                      time.perf_counter() - t0, stats, shown))
@@ -206,6 +213,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         result.extras["samples"] = n_samples
     elif sure and best is not None:
         result.stopped_at, result.image = best
+        if guarded:
+            result.extras["divergence_guard_step"] = guarded
     elif stopper is not None and stopper.best_image is not None:
         result.stopped_at, result.image = stopper.best_step, stopper.best_image
     if isinstance(stopper, RunningVarianceStop):

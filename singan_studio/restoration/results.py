@@ -64,6 +64,8 @@ class RestoreResult:
         if "noise_sigma" in self.extras:
             how = ", estimated" if self.extras.get("noise_sigma_estimated") else ""
             text += f" (noise sigma {self.extras['noise_sigma']:.1f}{how})"
+        if "divergence_guard_step" in self.extras:
+            text += f" (SURE's divergence estimate collapsed at step {self.extras['divergence_guard_step']})"
         return text
 
 
