@@ -197,7 +197,7 @@ def report(args) -> None:
              f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}"
              f"{f', divergence probe {args.sure_probe:g}' if args.sure_probe else ''}"
              f"{'' if args.sure_guard is None else f', divergence guard {args.sure_guard:g}'}; "
-             "PSNR of the 8-bit current estimate (the moving average of outputs) at every step; rules replayed "
+             "PSNR of the 8-bit current estimate (for dip, the moving average of outputs) at every step; rules replayed "
              f"over each run: discrepancy = first step whose residual reaches sigma^2 (sigma {spec['sigma']} "
              "given, or estimated from the observation), the last step if it never does; variance = moving "
              f"variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable (the residual was not "

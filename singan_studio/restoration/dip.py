@@ -16,7 +16,8 @@ Registered methods (presets of :class:`DIPConfig`):
 * ``dip-sgld``: Langevin noise on the weights; the result is the posterior mean
   of samples after burn-in and ``extras["uncertainty"]`` their per-pixel std;
 * ``sure``: SURE (denoising) / projected GSURE (other operators) with a
-  known noise level; the network sees ``A^T y``; keeps the lowest-loss iterate.
+  known noise level; the network sees ``A^T y``; keeps the lowest-loss iterate
+  and stops when its divergence estimate collapses (``sure_guard``).
 """
 
 from __future__ import annotations
