@@ -92,6 +92,8 @@ def test_divergence_guard_fires_when_the_estimate_collapses():
     guard = DivergenceGuard(0.75)
     fired = next(i + 1 for i, d in enumerate(falling) if guard.update(i + 1, d))
     assert 200 < fired < 260  # soon after the fall starts (the estimate is smoothed)
+    guard = DivergenceGuard(0.75)  # an estimate that never rose above zero is not a collapse
+    assert not any(guard.update(i + 1, -0.001 * (i % 3)) for i in range(100))
 
 
 def test_sure_guard_keeps_a_long_run_from_collapsing():

@@ -146,7 +146,8 @@ class DivergenceGuard:
         if step <= self.warmup:
             return False
         self.peak = max(self.peak, self.smooth)
-        return self.smooth < self.fraction * self.peak
+        # No positive peak yet: an estimate hovering around zero is noise, not a collapse.
+        return self.peak > 0 and self.smooth < self.fraction * self.peak
 
 
 class DiscrepancyStop:
