@@ -161,7 +161,6 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     stopper, noise_sigma = stopping_rule(cfg, y, op)
     reg = 0.0 if sure else cfg.reg_noise_std
     guard = DivergenceGuard(cfg.sure_guard) if sure and cfg.sure_guard > 0 else None
-    guarded = None
     history: dict[str, list] = {"loss": []}
     if reference is not None:
         history["psnr"] = []
@@ -197,7 +196,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         if sure:  # keep the lowest (smoothed: one probe is noisy) loss iterate
             smooth = stats["loss"] if smooth is None else 0.9 * smooth + 0.1 * stats["loss"]
             if guard is not None and guard.update(step, stats["div"]):
-                stop, guarded = True, step  # the loss no longer means anything: keep the best before
+                stop = True  # the loss no longer means anything: keep the best before
             elif smooth < best_loss:
                 best_loss, best = smooth, (step, shown)
         if progress is not None:
@@ -214,8 +213,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         result.extras["samples"] = n_samples
     elif sure and best is not None:
         result.stopped_at, result.image = best
-        if guarded:
-            result.extras["divergence_guard_step"] = guarded
+        if guard is not None and guard.fired_at is not None:
+            result.extras["divergence_guard_step"] = guard.fired_at
     elif stopper is not None and stopper.best_image is not None:
         result.stopped_at, result.image = stopper.best_step, stopper.best_image
     if isinstance(stopper, RunningVarianceStop):

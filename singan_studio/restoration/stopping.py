@@ -140,6 +140,7 @@ class DivergenceGuard:
         self.fraction, self.smoothing, self.warmup = fraction, smoothing, warmup
         self.smooth: float | None = None
         self.peak = 0.0
+        self.fired_at: int | None = None
 
     def update(self, step: int, div: float) -> bool:
         self.smooth = div if self.smooth is None else self.smoothing * self.smooth + (1 - self.smoothing) * div
@@ -147,7 +148,9 @@ class DivergenceGuard:
             return False
         self.peak = max(self.peak, self.smooth)
         # No positive peak yet: an estimate hovering around zero is noise, not a collapse.
-        return self.peak > 0 and self.smooth < self.fraction * self.peak
+        if self.peak > 0 and self.smooth < self.fraction * self.peak:
+            self.fired_at = step
+        return self.fired_at is not None
 
 
 class DiscrepancyStop:
