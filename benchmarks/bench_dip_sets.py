@@ -116,7 +116,8 @@ def run_one(name: str, args) -> dict:
     run = {"name": name, "size": list(gt.shape[-2:]), "input_psnr": score(y, gt), "scores": scores,
            "times": times, "official_step_s": official, "our_step_s": ours, "official_total_s": total,
            "variances": result.history.get("variance", []), "losses": result.history.get("loss", []),
-           "residuals": result.history.get("residual", []), "divergences": result.history.get("div", []), "noise_sigma_estimate": estimate_noise_sigma(y),
+           "residuals": result.history.get("residual", []), "divergences": result.history.get("div", []),
+           "noise_sigma_estimate": estimate_noise_sigma(y),
            "args": vars(args)}
     if args.method == "sure":  # it picks its own iterate (the lowest smoothed SURE loss)
         run["returned_step"], run["returned_psnr"] = result.stopped_at, score(result.image, gt)
