@@ -81,7 +81,8 @@ def run_path(args, name: str) -> Path:
     reg = "" if args.reg_noise is None else f"_reg{args.reg_noise:g}"
     probe = f"_probe{args.sure_probe:g}" if args.sure_probe else ""
     guard = "" if args.sure_guard is None else f"_guard{args.sure_guard:g}"
-    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}{reg}{probe}{guard}_{name}.json"
+    ema = "" if args.ema is None else f"_ema{args.ema:g}"
+    return RUNS / f"{args.scenario}_{args.method}_w{args.width}_{args.precision}{reg}{probe}{guard}{ema}_{name}.json"
 
 
 def run_one(name: str, args) -> dict:
@@ -108,6 +109,8 @@ def run_one(name: str, args) -> dict:
         kw["sure_guard"] = args.sure_guard
     if args.reg_noise is not None:
         kw["reg_noise_std"] = args.reg_noise
+    if args.ema is not None:
+        kw["ema"] = args.ema
     # No live stop: the variance rule (huge patience) and the discrepancy rule (from the
     # recorded residuals) are replayed afterwards.
     result = restore(y, op, args.method, channels=args.width, iterations=args.max_iter, device="cpu",
@@ -197,14 +200,16 @@ def report(args) -> None:
              f"{', lr ' + str(args.lr) if args.lr else ''}"
              f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}"
              f"{f', divergence probe {args.sure_probe:g}' if args.sure_probe else ''}"
-             f"{'' if args.sure_guard is None else f', divergence guard {args.sure_guard:g}'}; "
-             "PSNR of the 8-bit current estimate (for dip, the moving average of outputs) at every step; rules replayed "
-             f"over each run: discrepancy = first step whose residual reaches sigma^2 (sigma {spec['sigma']} "
-             "given, or estimated from the observation), the last step if it never does; variance = moving "
-             f"variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable (the residual was not "
-             "recorded, or the observation is noiseless); official = the float32 128-channel network's "
-             f"{spec['official_steps']} steps, timed for 3 steps on the same image right before ours (5 steps); "
-             "share at step N = sum over images of N x our s/step over the sum of the official totals")
+             f"{'' if args.sure_guard is None else f', divergence guard {args.sure_guard:g}'}"
+             f"{'' if args.ema is None else f', moving average of outputs {args.ema:g}'}; "
+             "PSNR of the 8-bit current estimate (the moving average of outputs where there is one) at every "
+             "step; rules replayed over each run: discrepancy = first step whose residual reaches sigma^2 "
+             f"(sigma {spec['sigma']} given, or estimated from the observation), the last step if it never "
+             f"does; variance = moving variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable "
+             "(the residual was not recorded, or the observation is noiseless); official = the float32 "
+             f"128-channel network's {spec['official_steps']} steps, timed for 3 steps on the same image right "
+             "before ours (5 steps); share at step N = sum over images of N x our s/step over the sum of the "
+             "official totals")
     record(f"DIP on the whole {args.scenario} set ({args.method}, width {args.width})", body, notes)
 
 
@@ -223,6 +228,8 @@ def main() -> None:
     ap.add_argument("--sure-guard", type=float, default=None,
                     help="sure: stop when the smoothed divergence falls below this share of its peak "
                          "(0 = off; default: the method's). Runs saved before the guard existed have none")
+    ap.add_argument("--ema", type=float, default=None,
+                    help="moving average of outputs (default: the method's; dip 0.99, sure none)")
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report", action="store_true", help="record the table of the saved runs")
