@@ -195,7 +195,9 @@ def report(args) -> None:
     body += (f"\n\n{len(runs)} of {len(spec['names'])} images. Published DIP mean {spec['published']} dB. "
              + (f"The mean first reaches the published figure at step {reached} of the checkpoints, "
                 f"{share[reached]:.3f} of the official recipe's time." if reached else
-                f"The mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f})."))
+                f"The mean at the checkpoints does not reach the published figure (best {max(means.values()):.2f}).")
+             + ("" if len(runs) == len(spec["names"]) else
+                " The published figure is a mean over the whole set, so a subset's mean does not compare with it."))
     notes = (f"method {args.method}, width {args.width}, precision {args.precision}"
              f"{', lr ' + str(args.lr) if args.lr else ''}"
              f"{'' if args.reg_noise is None else f', input perturbation {args.reg_noise:g}'}"
