@@ -203,6 +203,7 @@ def sr4_report(rows: list, args) -> tuple[str, str, str]:
     if args.stop_at_target:
         steps += ", ending at the first step at or above the published figure"
     notes = (f"{args.lr} LR, bicubic operator, Y-PSNR shave 4 of the method's current estimate "
+             "(since 2026-12-02 evening back-projected onto the LR input, the default for noiseless SR) "
              f"at every step; steps run: {steps}; official = the 128-channel network's 2000 steps, timed "
              "for 3 steps on the same image and threads; share = steps x our s/step (timed right after, 5 steps) / official s, so the per-step scoring and other jobs do not count; stopping rule = moving variance, window 50, "
              "patience 200, replayed over the run")

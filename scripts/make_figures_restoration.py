@@ -82,7 +82,7 @@ def main() -> None:
     dip = restore(y, op, "dip", **common)
     sgld = restore(y, op, "dip-sgld", **dict(common, sgld_noise=0.5))
     u = sgld.uncertainty.mean(dim=1, keepdim=True)
-    panel([(f"text mask {psnr(y, x):.1f} dB", y), (f"DIP+ES {psnr(dip.image, x):.1f} dB", dip.image),
+    panel([(f"text mask {psnr(y, x):.1f} dB", y), (f"DIP {psnr(dip.image, x):.1f} dB", dip.image),
            (f"SGLD mean {psnr(sgld.image, x):.1f} dB", sgld.image),
            ("SGLD uncertainty", u / u.max()), ("clean", x)],
           OUT / "restoration_inpaint.png")

@@ -51,6 +51,14 @@ class Operator:
     def AAt_solve(self, r: torch.Tensor, eps: float = 0.0) -> torch.Tensor:
         raise NotImplementedError
 
+    def project(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The image nearest ``x`` that agrees with ``y`` exactly: ``x + A_pinv(y - A x)``.
+
+        Right for noiseless observations (inpainting keeps its known pixels,
+        SR back-projects); with noise it would put the noise back.
+        """
+        return x + self.A_pinv(y - self.A(x))
+
     def x_size(self, y_size: tuple[int, int]) -> tuple[int, int]:
         return tuple(y_size)
 
@@ -118,6 +126,10 @@ class Inpainting(Operator):
 
     def AAt_solve(self, r, eps=0.0):
         return r * self._m(r) / (1.0 + eps)
+
+    def project(self, x, y):
+        # The general x + A^+(y - Ax), written so known pixels come back bit for bit.
+        return torch.where(self._m(x) > 0, y, x)
 
     def observed_fraction(self, y):
         return float(self._m(y).expand_as(y).mean())

@@ -52,6 +52,17 @@ def test_pseudo_inverse(name):
 
 
 @pytest.mark.parametrize("name", OPERATORS)
+def test_projection_lands_on_the_observation(name):
+    # DIP projects noiseless results this way: A(project(x, y)) = y, and projecting twice changes nothing.
+    op = OPERATORS[name]()
+    x, y = _rand((2, 3, H, W), 4), op.A(_rand((2, 3, H, W), 5))
+    p = op.project(x, y)
+    assert torch.allclose(op.A(p), y, atol=1e-6 * y.abs().max())
+    assert torch.allclose(op.project(p, y), p, atol=1e-6 * p.abs().max())
+    assert not torch.allclose(p, x)
+
+
+@pytest.mark.parametrize("name", OPERATORS)
 def test_aat_solve_inverts_aat(name):
     op = OPERATORS[name]()
     x = _rand((1, 3, H, W), 4)

@@ -176,6 +176,27 @@ def test_noiseless_observations_run_to_the_end_and_rules_can_be_chosen():
     assert replay_discrepancy(long.history["residual"], (s / 255) ** 2) == live.stopped_at
 
 
+def test_noiseless_results_agree_with_the_observation():
+    x = ASTRONAUT
+    op = Inpainting(bernoulli_mask((32, 32), 0.5, seed=1))
+    y, known = op.A(x), op.mask.bool().expand_as(x)
+    settings = dict(SMALL, iterations=100)
+    kept = restore(y, op, "dip", **settings)
+    raw = restore(y, op, "dip", consistency=False, **settings)
+    assert kept.extras["consistent"] and not raw.extras["consistent"]
+    assert torch.equal(kept.image[known], y[known])  # the known pixels are returned as observed
+    assert torch.equal(kept.image[~known], raw.image[~known])  # the network's fill is untouched
+    assert psnr(kept.image, x) > psnr(raw.image, x) + 0.5
+    # With noise the observation is not to be trusted pixel by pixel: no projection.
+    assert not restore(degrade(x, op, 10, seed=2), op, "dip", sigma=10, **dict(SMALL, iterations=3)).extras["consistent"]
+    sr = SuperResolution(2)
+    lr = sr.A(CHECKER)
+    up, off = (restore(lr, sr, "dip", consistency=c, **dict(SMALL, iterations=30)) for c in ("auto", False))
+    assert up.extras["consistent"]
+    # Back-projected, then clamped to [0, 1] (bicubic overshoots at the checkerboard's edges).
+    assert (sr.A(up.image) - lr).abs().mean() < 0.2 * (sr.A(off.image) - lr).abs().mean()
+
+
 def test_replayed_stopping_rule_agrees_with_the_live_one():
     # bench_dip_full.py runs once with a huge patience and replays the rule afterwards.
     x, op, s, y, _ = _case("denoise")

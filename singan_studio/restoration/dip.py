@@ -32,7 +32,7 @@ import torch
 from ..errors import StudioError
 from .. import precision
 from ..metrics import psnr
-from ..physics import Denoising, Operator
+from ..physics import Denoising, Inpainting, Operator, SuperResolution
 from . import register_method
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
 from .networks import DeepDecoder, SkipNet
@@ -60,6 +60,7 @@ class DIPConfig:
     sure_probe: float = 1e-3     # finite-difference step of the divergence probe
     sure_guard: float = 0.75     # stop once the smoothed divergence falls below this share of its peak (0: off)
     ema: float = 0.0             # exponential moving average of outputs (official denoising: 0.99)
+    consistency: bool | str = "auto"  # project the result onto A x = y; "auto": noiseless inpainting / SR
     early_stop: bool | str = False  # "auto" (True), "discrepancy", "variance" or off; see stopping_rule()
     es_tau: float = 1.0          # discrepancy: stop when the residual reaches es_tau * sigma^2
     es_window: int = 50          # variance rule: window and patience
@@ -83,6 +84,8 @@ class DIPConfig:
             raise StudioError("SURE needs the noise level: give sigma (0-255 scale) > 0")
         if not 0 <= self.sure_guard < 1:
             raise StudioError(f"sure_guard must be in [0, 1) (0 turns it off), got {self.sure_guard}")
+        if self.consistency not in (True, False, "auto"):
+            raise StudioError(f"consistency must be True, False or 'auto', got {self.consistency!r}")
         if self.early_stop not in STOPPING_RULES:
             raise StudioError(f"early_stop must be one of {', '.join(map(str, STOPPING_RULES))}, "
                               f"got {self.early_stop!r}")
@@ -114,6 +117,19 @@ def stopping_rule(cfg: DIPConfig, y: torch.Tensor, op: Operator):
     if rule == "discrepancy":
         raise StudioError("discrepancy stopping needs the noise level of this observation: give sigma")
     return None, None
+
+
+def projects(cfg: DIPConfig, op: Operator) -> bool:
+    """Whether results are projected onto the measurements (``x + A_pinv(y - A x)``).
+
+    ``"auto"``: for noiseless inpainting and super-resolution, where the
+    observed values are exact, so agreeing with them can only help (house, 50 %
+    missing, step 500: +2.7 dB). Noisy observations would get their noise back,
+    and deblurring's pseudo-inverse amplifies the quantisation of weak frequencies.
+    """
+    if cfg.consistency == "auto":
+        return cfg.sigma == 0 and cfg.loss != "sure" and isinstance(op, (Inpainting, SuperResolution))
+    return bool(cfg.consistency)
 
 
 def build_network(cfg: DIPConfig, in_channels: int, out_channels: int, size: tuple[int, int]):
@@ -162,6 +178,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     stopper, noise_sigma = stopping_rule(cfg, y, op)
     reg = 0.0 if sure else cfg.reg_noise_std
     guard = DivergenceGuard(cfg.sure_guard) if sure and cfg.sure_guard > 0 else None
+    consistent = projects(cfg, op)
     history: dict[str, list] = {"loss": []}
     if reference is not None:
         history["psnr"] = []
@@ -182,12 +199,14 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
 
         out = out.detach().contiguous()
         shown = ema.update(out) if ema else out
+        watched = progress is not None or reference is not None
+        view = op.project(shown, y) if consistent and watched else shown  # what the user would get now
         history["loss"].append(stats["loss"])
         for key in ("sure_mse", "div", "residual"):
             if key in stats:
                 history.setdefault(key, []).append(stats[key])
         if reference is not None:
-            history["psnr"].append(psnr(shown.clamp(0, 1), reference))
+            history["psnr"].append(psnr(view.clamp(0, 1), reference))
             history.setdefault("mse", []).append(torch.mean((out - reference) ** 2).item())
         if cfg.sgld and step > cfg.sgld_burn_in * cfg.iterations and step % cfg.sgld_every == 0:
             samples_sum = out if samples_sum is None else samples_sum + out
@@ -202,7 +221,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
                 best_loss, best = smooth, (step, shown)
         if progress is not None:
             progress(RestoreProgress(step, cfg.iterations, step / cfg.iterations,
-                                     time.perf_counter() - t0, stats, shown))
+                                     time.perf_counter() - t0, stats, view))
         if stop:
             break
 
@@ -222,6 +241,9 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         result.history["variance"] = stopper.variances
     if noise_sigma is not None:
         result.extras["noise_sigma"], result.extras["noise_sigma_estimated"] = noise_sigma, not cfg.sigma
+    if consistent:
+        result.image = op.project(result.image, y)
+    result.extras["consistent"] = consistent
     result.image = result.image.clamp(0, 1).contiguous()
     return result
 
