@@ -215,6 +215,9 @@ def report(args) -> None:
               + ["the method's own pick @step", "discrepancy rule, sigma given @step",
                "discrepancy rule, sigma estimated @step", "variance rule @step", "best @step"]
               + [f"step {c}" for c in checkpoints] + ["our s/step", "official s/step"])
+    if not spec["sigma"]:  # noiseless: the discrepancy rule never runs, so its replay means nothing
+        keep = [i for i, h in enumerate(header) if not h.startswith("discrepancy rule")]
+        header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
     reached = next((c for c in checkpoints if means[c] >= spec["published"]), None)
     body = markdown_table(header, rows)
     body += (f"\n\n{len(runs)} of {len(spec['names'])} images. Published DIP mean {spec['published']} dB. "
@@ -235,7 +238,9 @@ def report(args) -> None:
              "onto the measurements where the method does) at every step; rules replayed over each run: discrepancy = first step whose residual reaches sigma^2 "
              f"(sigma {spec['sigma']} given, or estimated from the observation), the last step if it never "
              f"does; variance = moving variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable "
-             "(the residual was not recorded, or the observation is noiseless); official = the float32 "
+             "(the residual was not recorded, or the observation is noiseless)"
+             f"{'' if spec['sigma'] else '; the discrepancy columns are left out (no noise: the rule never runs)'}"
+             "; official = the float32 "
              f"128-channel network's {spec['official_steps']} steps, timed for 3 steps on the same image right "
              "before ours (5 steps); share at step N = sum over images of N x our s/step over the sum of the "
              "official totals")
