@@ -188,7 +188,8 @@ def test_noiseless_results_agree_with_the_observation():
     assert torch.equal(kept.image[~known], raw.image[~known])  # the network's fill is untouched
     assert psnr(kept.image, x) > psnr(raw.image, x) + 0.5
     # With noise the observation is not to be trusted pixel by pixel: no projection.
-    assert not restore(degrade(x, op, 10, seed=2), op, "dip", sigma=10, **dict(SMALL, iterations=3)).extras["consistent"]
+    noisy = restore(degrade(x, op, 10, seed=2), op, "dip", sigma=10, **dict(SMALL, iterations=3))
+    assert not noisy.extras["consistent"]
     sr = SuperResolution(2)
     lr = sr.A(CHECKER)
     up, off = (restore(lr, sr, "dip", consistency=c, **dict(SMALL, iterations=30)) for c in ("auto", False))

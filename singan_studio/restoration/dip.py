@@ -122,8 +122,9 @@ def stopping_rule(cfg: DIPConfig, y: torch.Tensor, op: Operator):
 def projects(cfg: DIPConfig, op: Operator) -> bool:
     """Whether results are projected onto the measurements (``x + A_pinv(y - A x)``).
 
-    ``"auto"``: for noiseless inpainting and super-resolution, where the
-    observed values are exact, so agreeing with them can only help (house, 50 %
+    ``"auto"``: for noiseless inpainting and super-resolution. The true image
+    satisfies ``A x = y`` there (up to 8-bit rounding), so the orthogonal
+    projection onto that set never moves an estimate away from it (house, 50 %
     missing, step 500: +2.7 dB). Noisy observations would get their noise back,
     and deblurring's pseudo-inverse amplifies the quantisation of weak frequencies.
     """
@@ -179,6 +180,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     reg = 0.0 if sure else cfg.reg_noise_std
     guard = DivergenceGuard(cfg.sure_guard) if sure and cfg.sure_guard > 0 else None
     consistent = projects(cfg, op)
+    watched = progress is not None or reference is not None  # else the loop needs no projected view
     history: dict[str, list] = {"loss": []}
     if reference is not None:
         history["psnr"] = []
@@ -199,7 +201,6 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
 
         out = out.detach().contiguous()
         shown = ema.update(out) if ema else out
-        watched = progress is not None or reference is not None
         view = op.project(shown, y) if consistent and watched else shown  # what the user would get now
         history["loss"].append(stats["loss"])
         for key in ("sure_mse", "div", "residual"):
