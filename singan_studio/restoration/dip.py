@@ -124,8 +124,8 @@ def projects(cfg: DIPConfig, op: Operator) -> bool:
 
     ``"auto"``: for noiseless inpainting and super-resolution. The true image
     satisfies ``A x = y`` there (up to 8-bit rounding), so the orthogonal
-    projection onto that set never moves an estimate away from it (house, 50 %
-    missing, step 500: +2.7 dB). Noisy observations would get their noise back,
+    projection onto that set never moves an estimate away from it (50 % missing
+    pixels, montage / peppers256: +1.2 / +1.6 dB at step 2000). Noisy observations would get their noise back,
     and deblurring's pseudo-inverse amplifies the quantisation of weak frequencies.
     """
     if cfg.consistency == "auto":
