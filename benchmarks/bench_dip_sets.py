@@ -14,7 +14,8 @@ Scenarios (``--scenario``), published means from ../shared/data/REFERENCE.md:
   masked or not): 0.78 % of peppers256 (its black first row and column), 0.38 %
   of montage, 0.09 % of couple, none elsewhere. ``--mask input`` counts every
   zero as missing, so peppers256's black border is inpainted from its
-  neighbours and costs about 8 dB. The official recipe: 11 000 steps at lr 0.001.
+  neighbours: 24.74 against 30.85 dB after 2000 unprojected steps. The
+  official recipe: 11 000 steps at lr 0.001.
 
 One process runs the images given by ``--images`` and saves one JSON per image
 in ``benchmarks/out/dip_sets/`` (runs can be split over processes and
@@ -209,12 +210,12 @@ def report(args) -> None:
                 + ([f"{np.mean(baseline):.2f}"] if baseline else []) + [mean("returned"), mean("given"),
                  mean("estimated"), mean("variance"), mean("best")]
                 + [f"{means[c]:.2f}" for c in checkpoints] + ["", ""])
-    rows.append(["share of official time"] + [""] * (8 if baseline else 7) + [f"{share[c]:.3f}" for c in checkpoints]
-                + ["", ""])
     header = (["image", "size", "input"] + (["biharmonic (no learning)"] if baseline else [])
               + ["the method's own pick @step", "discrepancy rule, sigma given @step",
                "discrepancy rule, sigma estimated @step", "variance rule @step", "best @step"]
               + [f"step {c}" for c in checkpoints] + ["our s/step", "official s/step"])
+    blanks = len(header) - len(checkpoints) - 3  # the columns before the checkpoints, less the label
+    rows.append(["share of official time"] + [""] * blanks + [f"{share[c]:.3f}" for c in checkpoints] + ["", ""])
     if not spec["sigma"]:  # noiseless: the discrepancy rule never runs, so its replay means nothing
         keep = [i for i, h in enumerate(header) if not h.startswith("discrepancy rule")]
         header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
@@ -235,7 +236,8 @@ def report(args) -> None:
              f"{f', mask {args.mask}' if args.scenario == 'inpaint50' else ''}"
              f"{', no projection onto the measurements' if args.no_consistency else ''}; "
              "PSNR of the 8-bit current estimate (the moving average of outputs where there is one, projected "
-             "onto the measurements where the method does) at every step; rules replayed over each run: discrepancy = first step whose residual reaches sigma^2 "
+             "onto the measurements where the method does) at every step; rules replayed over each run: "
+             "discrepancy = first step whose residual reaches sigma^2 "
              f"(sigma {spec['sigma']} given, or estimated from the observation), the last step if it never "
              f"does; variance = moving variance, window {WINDOW}, patience {PATIENCE}; '-' = not replayable "
              "(the residual was not recorded, or the observation is noiseless)"

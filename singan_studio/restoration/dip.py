@@ -129,7 +129,7 @@ def projects(cfg: DIPConfig, op: Operator) -> bool:
     and deblurring's pseudo-inverse amplifies the quantisation of weak frequencies.
     """
     if cfg.consistency == "auto":
-        return cfg.sigma == 0 and cfg.loss != "sure" and isinstance(op, (Inpainting, SuperResolution))
+        return cfg.sigma == 0 and isinstance(op, (Inpainting, SuperResolution))  # (SURE always has sigma)
     return bool(cfg.consistency)
 
 
