@@ -14,6 +14,7 @@ from singan_studio.metrics import psnr
 from singan_studio.physics import Denoising, Inpainting, SuperResolution, bernoulli_mask, degrade
 from singan_studio.resize import imresize
 from singan_studio.restoration import available_methods, restore
+from singan_studio.restoration.dip import first_estimate
 from singan_studio.restoration.stopping import replay_stop
 
 torch.set_num_threads(1)
@@ -21,6 +22,7 @@ torch.set_num_threads(1)
 SMALL = dict(channels=16, depth=3, input_channels=8, es_window=20, es_patience=40)
 PER_METHOD = {  # small-run settings; "sure" keeps its lowest-loss iterate, so fewer steps suffice
     "dip": dict(SMALL, iterations=150),
+    "dip-guided": dict(SMALL, iterations=150),
     "dip-bp": dict(SMALL, iterations=150),
     "dip-bptv": dict(SMALL, iterations=150),
     "deep-decoder": dict(channels=32, depth=4, iterations=150),
@@ -198,6 +200,21 @@ def test_noiseless_results_agree_with_the_observation():
     assert (sr.A(up.image) - lr).abs().mean() < 0.2 * (sr.A(off.image) - lr).abs().mean()
 
 
+def test_guided_dip_starts_from_the_interpolation():
+    x = ASTRONAUT
+    op = Inpainting(bernoulli_mask((32, 32), 0.5, seed=1))
+    y, known = op.A(x), op.mask.bool().expand_as(x)
+    start = first_estimate(y, op)
+    assert torch.allclose(start[known], y[known], atol=1e-6)  # interpolation keeps what was seen
+    assert psnr(start, x) > psnr(y, x) + 10  # and fills the holes far better than black
+    settings = dict(SMALL, iterations=60)
+    guided, plain = (restore(y, op, m, **settings) for m in ("dip-guided", "dip"))
+    assert psnr(guided.image, x) > psnr(plain.image, x) + 1.0
+    # Other operators start from the pseudo-inverse.
+    sr = SuperResolution(2)
+    assert torch.allclose(first_estimate(sr.A(CHECKER), sr), sr.A_pinv(sr.A(CHECKER)).clamp(0, 1))
+
+
 def test_replayed_stopping_rule_agrees_with_the_live_one():
     # bench_dip_full.py runs once with a huge patience and replays the rule afterwards.
     x, op, s, y, _ = _case("denoise")
@@ -267,6 +284,15 @@ def test_autocast_wrapper_trains_float32_weights():
     assert precision.resolve("auto", torch.device("cpu")) in (torch.float32, torch.bfloat16)
 
 
+def test_small_images_get_a_shallower_network():
+    x = ASTRONAUT  # 32 px: a fifth halving would leave 1 px
+    result = restore(x, Denoising(), "dip", iterations=2, channels=8)
+    assert result.extras["depth"] == 4 and result.image.shape == x.shape
+    assert "depth" not in restore(x, Denoising(), "dip", iterations=2, channels=8, depth=3).extras
+    with pytest.raises(StudioError, match="image of 2x2 px is too small for the skip network"):
+        restore(x[..., :2, :2], Denoising(), "dip", iterations=2)
+
+
 def test_bad_input_gets_clear_errors():
     x, op, s, y, _ = _case("denoise")
     with pytest.raises(StudioError, match="unknown restoration method 'dipp'"):
@@ -283,6 +309,10 @@ def test_bad_input_gets_clear_errors():
         restore(y, op, "dip", precision="fp16")
     with pytest.raises(StudioError, match="SURE needs float32"):
         restore(y, op, "sure", sigma=s, precision="bf16")
+    with pytest.raises(StudioError, match="guide needs the skip network"):
+        restore(y, op, "deep-decoder", guide=True)
+    with pytest.raises(StudioError, match="guide needs input_channels above the image's 3 channels"):
+        restore(y, op, "dip-guided", input_channels=3)
     with pytest.raises(StudioError, match="not divisible by the SR factor 3"):
         degrade(torch.rand(1, 3, 32, 32), SuperResolution(3))
     with pytest.raises(StudioError, match="unknown denoiser"):
@@ -304,3 +334,8 @@ def test_cli_restores_and_refuses_bad_input(tmp_path, capsys):
                  str(tmp_path / "mask.png"), "-q", "-o", str(tmp_path / "x.png")])
     assert code == 2 and not (tmp_path / "x.png").exists()
     assert "mask is 16x16 but the image is 32x32" in capsys.readouterr().err
+    # With no --method, inpainting gets its recommended method.
+    save_image(bernoulli_mask((32, 32), 0.5, seed=1), tmp_path / "mask32.png")
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
+                 "--iterations", "3", "--threads", "1", "-o", str(tmp_path / "x.png")])
+    assert code == 0 and "by dip-guided" in capsys.readouterr().out

@@ -15,6 +15,10 @@ Registered methods (presets of :class:`DIPConfig`):
 * ``deep-decoder``: the under-parameterised 1x1 decoder, fixed input;
 * ``dip-sgld``: Langevin noise on the weights; the result is the posterior mean
   of samples after burn-in and ``extras["uncertainty"]`` their per-pixel std;
+* ``dip-guided``: ``dip`` whose input carries a first estimate beside the
+  noise (:func:`first_estimate`: biharmonic interpolation of the holes for
+  inpainting, ``A_pinv y`` otherwise), so the network refines an
+  interpolation instead of growing the image from noise;
 * ``sure``: SURE (denoising) / projected GSURE (other operators) with a
   known noise level; the network sees ``A^T y``; keeps the lowest-loss iterate
   (of its outputs' moving average, ``ema=0.9``) and stops when its divergence
@@ -27,6 +31,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..errors import StudioError
@@ -35,7 +40,7 @@ from ..metrics import psnr
 from ..physics import Denoising, Inpainting, Operator, SuperResolution
 from . import register_method
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
-from .networks import DeepDecoder, SkipNet
+from .networks import DeepDecoder, SkipNet, skip_depth
 from .results import RestoreProgress, RestoreResult, make_config
 from .stopping import DiscrepancyStop, DivergenceGuard, MovingAverage, RunningVarianceStop, estimate_noise_sigma
 
@@ -52,6 +57,7 @@ class DIPConfig:
     skip_channels: int = 4
     input_channels: int = 32     # random input's channels (SURE feeds A^T y instead)
     input_scale: float = 0.1     # uniform noise in [0, input_scale)
+    guide: bool = False          # first input channels = first_estimate(y) (skip network, not SURE)
     reg_noise_std: float = 1 / 30  # input re-perturbation each step (0 = fixed input)
     loss: str = "mse"            # "mse", "bp", "bptv" or "sure"
     sigma: float = 0.0           # noise std on the 0-255 scale (needed by "sure")
@@ -84,6 +90,8 @@ class DIPConfig:
             raise StudioError("SURE needs the noise level: give sigma (0-255 scale) > 0")
         if not 0 <= self.sure_guard < 1:
             raise StudioError(f"sure_guard must be in [0, 1) (0 turns it off), got {self.sure_guard}")
+        if self.guide and (self.network != "skip" or self.loss == "sure"):
+            raise StudioError("guide needs the skip network and a loss other than sure (SURE is fed A^T y already)")
         if self.consistency not in (True, False, "auto"):
             raise StudioError(f"consistency must be True, False or 'auto', got {self.consistency!r}")
         if self.early_stop not in STOPPING_RULES:
@@ -136,7 +144,8 @@ def projects(cfg: DIPConfig, op: Operator) -> bool:
 def build_network(cfg: DIPConfig, in_channels: int, out_channels: int, size: tuple[int, int]):
     if cfg.network == "decoder":
         return DeepDecoder(out_channels, size, k=cfg.channels, layers=cfg.depth)
-    return SkipNet(in_channels, out_channels, cfg.channels, cfg.depth, cfg.skip_channels)
+    # Small images get fewer levels (result.extras["depth"] says so) rather than a failure.
+    return SkipNet(in_channels, out_channels, cfg.channels, skip_depth(size, cfg.depth), cfg.skip_channels)
 
 
 def build_input(cfg: DIPConfig, net, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -146,6 +155,20 @@ def build_input(cfg: DIPConfig, net, size: tuple[int, int], generator: torch.Gen
     else:
         shape = (1, cfg.input_channels, *size)
     return torch.rand(shape, generator=generator) * cfg.input_scale
+
+
+def first_estimate(y: torch.Tensor, op: Operator) -> torch.Tensor:
+    """A cheap reconstruction to start from: the holes filled by biharmonic
+    interpolation for inpainting (its pseudo-inverse would leave them black),
+    ``A_pinv y`` for the other operators; in [0, 1]."""
+    if not isinstance(op, Inpainting):
+        return op.A_pinv(y).clamp(0, 1)
+    from skimage.restoration import inpaint_biharmonic
+
+    image = y[0].detach().float().cpu().numpy()
+    holes = (op.mask.expand(1, y.shape[1], *y.shape[-2:])[0] < 0.5).cpu().numpy()
+    filled = [inpaint_biharmonic(c, h) if h.any() else c for c, h in zip(image, holes)]
+    return torch.from_numpy(np.stack(filled))[None].to(y.device, y.dtype).clamp(0, 1)
 
 
 def _data_term(y, op, cfg, generator):
@@ -171,6 +194,11 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         sure = isinstance(data_term, ProjectedGSURE)
         net = build_network(cfg, channels if sure else cfg.input_channels, channels, size).to(dev)
         z = data_term.input if sure else build_input(cfg, net, size, torch.Generator().manual_seed(seed)).to(dev)
+    if cfg.guide:  # the estimate takes the place of as many noise channels
+        if cfg.input_channels <= channels:
+            raise StudioError(f"guide needs input_channels above the image's {channels} channels")
+        z = torch.cat([first_estimate(y, op), z[:, channels:]], dim=1)
+    depth = getattr(net, "depth", cfg.depth)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net, z = net.to(memory_format=fmt), z.contiguous(memory_format=fmt)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -245,6 +273,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     if consistent:
         result.image = op.project(result.image, y)
     result.extras["consistent"] = consistent
+    if depth < cfg.depth:
+        result.extras["depth"] = depth
     result.image = result.image.clamp(0, 1).contiguous()
     return result
 
@@ -264,6 +294,7 @@ def _preset(method: str, **defaults):
 
 
 dip = _preset("dip", early_stop="auto", ema=0.99)
+dip_guided = _preset("dip-guided", guide=True, early_stop="auto", ema=0.99)
 dip_bp = _preset("dip-bp", loss="bp", early_stop="auto", ema=0.99)
 dip_bptv = _preset("dip-bptv", loss="bptv", tv_weight=1e-2, early_stop="auto", ema=0.99)
 deep_decoder = _preset("deep-decoder", network="decoder", depth=6, reg_noise_std=0.0, input_scale=1.0)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ImageError
+
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1) -> nn.Sequential:
     pad = (k - 1) // 2
@@ -50,12 +52,27 @@ class _Level(nn.Module):
         return self.merge(d)
 
 
+def skip_depth(size: tuple[int, int], depth: int) -> int:
+    """How many levels (at most ``depth``) a :class:`SkipNet` can have on an image of ``size``.
+
+    Each level halves the image, and the deepest one needs 2 px per side
+    (reflection padding and batch norm fail on 1 px), so a 32-px image gets 4.
+    """
+    side, levels = min(size), 0
+    while levels < depth and -(-side // 2) >= 2:
+        side, levels = -(-side // 2), levels + 1
+    if levels == 0:
+        raise ImageError(f"an image of {size[1]}x{size[0]} px is too small for the skip network (3 px per side at least)")
+    return levels
+
+
 class SkipNet(nn.Module):
     """DIP encoder-decoder. Official settings: ``channels=128, depth=5, skip=4``."""
 
     def __init__(self, in_channels: int = 32, out_channels: int = 3, channels: int = 128,
                  depth: int = 5, skip: int = 4):
         super().__init__()
+        self.depth = depth
         level = None
         for i in reversed(range(depth)):  # from the deepest level outwards
             cin = in_channels if i == 0 else channels
