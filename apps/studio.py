@@ -465,7 +465,7 @@ RESTORE_TASKS = ["denoise", "inpaint", "super-resolve", "deblur"]
 
 
 def restore_tab(ws, model_dd):
-    from singan_studio.restoration import available_methods, default_method, restore
+    from singan_studio.restoration import available_methods, restore
 
     flags = webapp.CancelFlags()
     with gr.Row():
@@ -483,7 +483,7 @@ def restore_tab(ws, model_dd):
             methods = available_methods()
             method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
                                  info="dip: Deep Image Prior; dip-guided: DIP refining an interpolation "
-                                      "(the pick for inpaint); others: see the docs")
+                                      "(inpaint: scattered missing pixels, not large holes); others: see the docs")
             factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
             blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
             sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
@@ -527,8 +527,6 @@ def restore_tab(ws, model_dd):
     btn.click(run, [editor, task, method, factor, blur, sigma, iterations, model_dd], result, api_name="restore",
               concurrency_id="restore", concurrency_limit=1)
     stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
-    # Each task starts on its recommended method; the user may still pick another.
-    task.change(default_method, task, method, api_name="method_for_task", queue=False)
 
 
 INSTANT_HINT_COLOURS = ["#ff00cc", "#2f6b2a", "#6f93c8", "#8a6a4a", "#d8d2c4", "#202020"]

@@ -80,9 +80,11 @@ def main() -> None:
     op = Inpainting(text_mask((c, c), seed=1))
     y = op.A(x)
     dip = restore(y, op, "dip", **common)
+    guided = restore(y, op, "dip-guided", **common)
     sgld = restore(y, op, "dip-sgld", **dict(common, sgld_noise=0.5))
     u = sgld.uncertainty.mean(dim=1, keepdim=True)
     panel([(f"text mask {psnr(y, x):.1f} dB", y), (f"DIP {psnr(dip.image, x):.1f} dB", dip.image),
+           (f"guided {psnr(guided.image, x):.1f} dB", guided.image),
            (f"SGLD mean {psnr(sgld.image, x):.1f} dB", sgld.image),
            ("SGLD uncertainty", u / u.max()), ("clean", x)],
           OUT / "restoration_inpaint.png")

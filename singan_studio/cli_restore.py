@@ -23,8 +23,8 @@ def register(subparsers, add_common) -> dict:
                                               "(Deep Image Prior family, no training data)")
     p.add_argument("images", nargs="+", help="the degraded image(s)")
     p.add_argument("--task", required=True, choices=TASKS)
-    p.add_argument("--method", default=None,
-                   help="dip (default; dip-guided for --task inpaint), dip-guided, dip-bp, dip-bptv, deep-decoder, dip-sgld, sure, red, zssr, mzsr, "
+    p.add_argument("--method", default="dip",
+                   help="dip (default), dip-guided (inpainting of scattered pixels), dip-bp, dip-bptv, deep-decoder, dip-sgld, sure, red, zssr, mzsr, "
                         "self2self, idbp, idbp-ia, iagan")
     p.add_argument("--model", help="iagan: a pyramid trained on a clean image of the same kind of scene")
     p.add_argument("--mask", help="inpainting: white = known pixels, black = holes (same size as the image)")
@@ -141,9 +141,8 @@ def _restore_one(path: str, out: Path, args, device) -> str:
 def cmd_restore(args) -> int:
     from .devices import pick_device
     from .errors import StudioError
-    from .restoration import METHODS, available_methods, default_method
+    from .restoration import METHODS, available_methods
 
-    args.method = args.method or default_method(args.task)
     device = pick_device(args.device)
     if args.method not in available_methods():
         raise StudioError(f"unknown restoration method {args.method!r}; choose from {', '.join(sorted(METHODS))}")

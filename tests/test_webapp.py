@@ -344,8 +344,6 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
         client.predict(value, "super-resolve", "iagan", 2, 1.6, 0, 50, None, api_name="/restore")
     with pytest.raises(Exception, match="paint over the holes"):
         client.predict(value, "inpaint", "dip", 2, 1.6, 0, 50, "demo", api_name="/restore")
-    assert client.predict("inpaint", api_name="/method_for_task") == "dip-guided"
-    assert client.predict("denoise", api_name="/method_for_task") == "dip"
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, "demo", api_name="/restore")
     job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000, "demo",

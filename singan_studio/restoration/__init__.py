@@ -25,23 +25,12 @@ from ..errors import StudioError
 from ..physics import Operator
 from .results import RestoreProgress, RestoreResult, make_config
 
-__all__ = ["restore", "METHODS", "default_method", "register_method", "RestoreResult", "RestoreProgress", "make_config"]
+__all__ = ["restore", "METHODS", "register_method", "RestoreResult", "RestoreProgress", "make_config"]
 
 METHODS: dict[str, Callable[..., RestoreResult]] = {}
 
 # Modules that register methods when imported (relative to this package).
 METHOD_MODULES: tuple[str, ...] = ("dip", "red", "zssr", "self2self", "denoiser", "meta", "iagan")
-
-
-#: The method the CLI and the web studio pick for a task when the user names none.
-#: Inpainting starts DIP from an interpolation: on the 50 % missing-pixel set it
-#: ends higher than plain DIP in half the steps (benchmarks/RESULTS.md).
-DEFAULT_METHODS = {"inpaint": "dip-guided"}
-
-
-def default_method(task: str) -> str:
-    """The recommended method for ``task`` ("denoise", "inpaint", "sr", ...): ``dip`` unless listed above."""
-    return DEFAULT_METHODS.get(task, "dip")
 
 
 def register_method(name: str):
