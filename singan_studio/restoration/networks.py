@@ -62,7 +62,8 @@ def skip_depth(size: tuple[int, int], depth: int) -> int:
     while levels < depth and -(-side // 2) >= 2:
         side, levels = -(-side // 2), levels + 1
     if levels == 0:
-        raise ImageError(f"an image of {size[1]}x{size[0]} px is too small for the skip network (3 px per side at least)")
+        raise ImageError(f"an image of {size[1]}x{size[0]} px is too small for the skip network "
+                         "(3 px per side at least)")
     return levels
 
 
