@@ -288,6 +288,7 @@ def test_small_images_get_a_shallower_network():
     result = restore(x, Denoising(), "dip", iterations=2, channels=8)
     assert result.extras["depth"] == 4 and result.image.shape == x.shape
     assert "depth" not in restore(x, Denoising(), "dip", iterations=2, channels=8, depth=3).extras
+    assert restore(x, Denoising(), "red", sigma=25, iterations=2, channels=8).extras["depth"] == 4
     with pytest.raises(StudioError, match="image of 2x2 px is too small for the skip network"):
         restore(x[..., :2, :2], Denoising(), "dip", iterations=2)
 

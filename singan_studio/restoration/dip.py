@@ -145,8 +145,14 @@ def projects(cfg: DIPConfig, op: Operator) -> bool:
 def build_network(cfg: DIPConfig, in_channels: int, out_channels: int, size: tuple[int, int]):
     if cfg.network == "decoder":
         return DeepDecoder(out_channels, size, k=cfg.channels, layers=cfg.depth)
-    # Small images get fewer levels (result.extras["depth"] says so) rather than a failure.
+    # Small images get fewer levels (see depth_extras) rather than a failure.
     return SkipNet(in_channels, out_channels, cfg.channels, skip_depth(size, cfg.depth), cfg.skip_channels)
+
+
+def depth_extras(net, cfg: DIPConfig) -> dict:
+    """``{"depth": levels}`` for a result whose image was too small for ``cfg.depth`` levels, else ``{}``."""
+    depth = getattr(net, "depth", cfg.depth)  # the Deep Decoder keeps its depth
+    return {"depth": depth} if depth < cfg.depth else {}
 
 
 def build_input(cfg: DIPConfig, net, size: tuple[int, int], generator: torch.Generator) -> torch.Tensor:
@@ -202,7 +208,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         if cfg.input_channels <= channels:
             raise StudioError(f"guide needs input_channels above the image's {channels} channels")
         z = torch.cat([first_estimate(y, op), z[:, channels:]], dim=1)
-    depth = getattr(net, "depth", cfg.depth)
+    shallower = depth_extras(net, cfg)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net, z = net.to(memory_format=fmt), z.contiguous(memory_format=fmt)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -277,8 +283,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     if consistent:
         result.image = op.project(result.image, y)
     result.extras["consistent"] = consistent
-    if depth < cfg.depth:
-        result.extras["depth"] = depth
+    result.extras.update(shallower)
     result.image = result.image.clamp(0, 1).contiguous()
     return result
 

@@ -31,7 +31,7 @@ from ..errors import StudioError
 from ..metrics import psnr
 from ..physics import Operator
 from . import register_method
-from .dip import DIPConfig, build_input, build_network
+from .dip import DIPConfig, build_input, build_network, depth_extras
 from .results import RestoreProgress, RestoreResult, make_config
 from .stopping import MovingAverage
 
@@ -81,6 +81,7 @@ def red(y: torch.Tensor, op: Operator, config=None, progress=None, seed: int = 0
         torch.manual_seed(seed)
         net = build_network(cfg, cfg.input_channels, channels, size).to(dev)
     z = build_input(cfg, net, size, torch.Generator().manual_seed(seed)).to(dev)
+    shallower = depth_extras(net, cfg)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     net = precision.wrap(net, cfg.precision)
     x = op.A_pinv(y).clamp(0, 1)  # the ADMM image variable starts at the least-squares guess
@@ -112,4 +113,4 @@ def red(y: torch.Tensor, op: Operator, config=None, progress=None, seed: int = 0
             progress(RestoreProgress(step, cfg.iterations, step / cfg.iterations, time.perf_counter() - t0,
                                      {"loss": fit.item()}))
     return RestoreResult(image=shown.clamp(0, 1), method="red", iterations=cfg.iterations, seconds=0.0,
-                         history=history, extras={"admm_x": x.clamp(0, 1)})
+                         history=history, extras={"admm_x": x.clamp(0, 1), **shallower})
