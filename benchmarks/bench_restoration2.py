@@ -121,7 +121,8 @@ def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tupl
                                        "s per image", "iterations per image (all stages)",
                                        "share of the official worst-case time"], summary)
     body += (f"\n\nY-PSNR (BT.601), border of `factor` px shaved. "
-             f"Settings: crop {cfg.crop}, width {cfg.width}, precision {cfg.precision}, at most {cfg.iterations} "
+             f"Settings: crop {cfg.crop}, width {cfg.width}, precision {cfg.precision}, "
+             f"{cfg.warp_share:g} of the fathers warped, at most {cfg.iterations} "
              f"iterations per stage ({gradual_text(factors, cfg)}) (learning-rate drops by the slope rule, "
              f"windows of {cfg.slope_range} iterations). Time per iteration on this CPU: official recipe "
              f"(128-px crops, 64 ch, float32) {official_it:.3f} s, ours {fast_it:.3f} s; the official recipe runs "

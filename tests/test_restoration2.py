@@ -24,7 +24,9 @@ from singan_studio.restoration.denoiser import (DEFAULT_WEIGHTS as DENOISER, Ada
 from singan_studio.restoration.meta import DEFAULT_WEIGHTS as META, default_kernel_g20, inner_adapt, load_meta_init
 from singan_studio.restoration.self2self import Self2SelfConfig
 from singan_studio.restoration.weights import load_weights
-from singan_studio.restoration.zssr import FAST, ZSSRNet, downscale, stages, upscale, zssr, zssr_with_stats
+from singan_studio.restoration.photos import augment
+from singan_studio.restoration.zssr import (FAST, ZSSRNet, _FatherSampler, downscale, stages, upscale, zssr,
+                                            zssr_with_stats)
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +52,27 @@ def test_zssr_beats_bicubic_on_synthetic_x2():
     sr = zssr(lr, 2, config=cfg)
     assert sr.shape == hr.shape
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=2), hr, 4) + 0.3
+
+
+def test_zssr_fathers_are_native_crops_or_warped_full_squares():
+    img = crop("chelsea", 40, 160, 24)  # smaller than the crop
+    gen = torch.Generator().manual_seed(0)
+
+    native = _FatherSampler([img], 2, None, FAST.with_(crop=16, warp_share=0.0), gen)
+    for _ in range(8):
+        son_up, father = native.pair()
+        # Exactly one of the 8 flips/rotations of some 16-px crop of the image.
+        h, w = father.shape[-2:]
+        assert (h, w) == (16, 16) and son_up.shape == father.shape
+        assert any(torch.equal(augment(img[..., t:t + 16, l:l + 16], k), father)
+                   for k in range(8) for t in range(9) for l in range(9))
+
+    warped = _FatherSampler([img], 2, None, FAST.with_(crop=32, warp_share=1.0), gen)
+    fathers = [warped.pair()[1] for _ in range(8)]
+    # Mirrored borders make every warped father a full crop, even from a 24-px image,
+    # and the random warps make them all different.
+    assert all(f.shape[-2:] == (32, 32) and 0 <= f.min() and f.max() <= 1 for f in fathers)
+    assert min(float((a - b).abs().mean()) for i, a in enumerate(fathers) for b in fathers[i + 1:]) > 0.01
 
 
 def test_gradual_sr_goes_through_powers_of_two_unless_told_otherwise():

@@ -108,8 +108,15 @@ class ZSSRConfig:
         training stops below ``min_lr`` or at ``iterations``.
     test_every: iterations between reconstruction-error measurements;
         ``slope_range`` iterations of them are fitted.
-    min_father_scale: fathers are the image down-scaled by a random factor in
-        [this, 1] (official 0.5... 1 through its scale augmentation).
+    warp_share: share of fathers cut through a random affine warp: rotated by
+        any angle, sheared (``shear_sigma``), down-scaled by a random factor in
+        [``min_father_scale``, 1] with a random aspect change
+        (``aspect_sigma``), borders mirrored so every such father is a full
+        ``crop``-px square even from a small image. The others are crops at the
+        image's own scale, flipped or rotated by multiples of 90°. The official
+        recipe's augmentation, in its proportions (0.5 warped); measured on
+        Set5 ×4 with 64-px crops it gained 0.35 dB over down-scaling every
+        father without warping (benchmarks/RESULTS.md).
     sigma: std of Gaussian noise added to the sons, 0–255 scale (for real, noisy photos).
     back_projection: back-projection iterations at test time (official 10).
     ensemble: 8-way flip/rotation self-ensemble with median (official on).
@@ -136,7 +143,10 @@ class ZSSRConfig:
     test_every: int = 50
     slope_range: int = 256
     slope_std_ratio: float = 1.5
+    warp_share: float = 0.5
     min_father_scale: float = 0.5
+    shear_sigma: float = 0.1
+    aspect_sigma: float = 0.25
     sigma: float = 0.0
     back_projection: int = 10
     ensemble: bool = True
@@ -180,29 +190,60 @@ class _FatherSampler:
                  gen: torch.Generator):
         self.sources, self.factor, self.kernel, self.config, self.gen = sources, factor, kernel, config, gen
         # Crops a whole number of son pixels wide keep father and son aligned.
-        unit = factor if float(factor).is_integer() else 1
-        self.unit = int(unit)
+        self.unit = int(factor) if float(factor).is_integer() else 1
+        # Larger sources (later gradual-SR outputs) are drawn more often, in proportion to their side.
+        sides = torch.tensor([float(s.shape[-1]) for s in sources])
+        self.source_weights = sides / sides.sum()
 
     def _rand(self) -> float:
         return float(torch.rand((), generator=self.gen))
 
+    def _randn(self) -> float:
+        return float(torch.randn((), generator=self.gen))
+
     def pair(self) -> tuple[torch.Tensor, torch.Tensor]:
-        cfg = self.config
-        img = self.sources[int(torch.randint(len(self.sources), (), generator=self.gen))]
-        scale = cfg.min_father_scale + (1 - cfg.min_father_scale) * self._rand()
-        scale = round(scale * 20) / 20  # a few distinct sizes keep the resize matrices cached
-        father = img if scale >= 1 else imresize(img, scale=scale).clamp(0, 1)
-        h, w = father.shape[-2:]
-        ch = min(cfg.crop, h) // self.unit * self.unit
-        cw = min(cfg.crop, w) // self.unit * self.unit
+        img = self.sources[int(torch.multinomial(self.source_weights, 1, generator=self.gen))]
+        father = self._warped(img) if self._rand() < self.config.warp_share else self._native(img)
+        son = downscale(father, self.factor, self.kernel)
+        if self.config.sigma > 0:
+            son = son + self.config.sigma / 255 * torch.randn(son.shape, generator=self.gen).to(son.device)
+        return upscale(son, father.shape[-2:]), father
+
+    def _native(self, img: torch.Tensor) -> torch.Tensor:
+        """A crop at the image's own scale, flipped or rotated by a multiple of 90°."""
+        h, w = img.shape[-2:]
+        ch = min(self.config.crop, h) // self.unit * self.unit
+        cw = min(self.config.crop, w) // self.unit * self.unit
         top = int(torch.randint(h - ch + 1, (), generator=self.gen))
         left = int(torch.randint(w - cw + 1, (), generator=self.gen))
-        father = father[..., top:top + ch, left:left + cw]
-        father = augment(father, int(torch.randint(8, (), generator=self.gen)))
-        son = downscale(father, self.factor, self.kernel)
-        if cfg.sigma > 0:
-            son = son + cfg.sigma / 255 * torch.randn(son.shape, generator=self.gen).to(son.device)
-        return upscale(son, father.shape[-2:]), father
+        return augment(img[..., top:top + ch, left:left + cw], int(torch.randint(8, (), generator=self.gen)))
+
+    def _warped(self, img: torch.Tensor) -> torch.Tensor:
+        """A ``crop``-px square through a random down-scale, aspect change, rotation and shear."""
+        cfg = self.config
+        scale = cfg.min_father_scale + (1 - cfg.min_father_scale) * self._rand()
+        aspect = cfg.aspect_sigma * self._randn()
+        # Antialiased resizing first (warping alone would alias); a few distinct sizes keep
+        # imresize's matrices cached.
+        sy, sx = (round(min(1.0, max(0.25, scale * (1 + sign * aspect / 2))) * 20) / 20 for sign in (1, -1))
+        h, w = img.shape[-2:]
+        src = imresize(img, size=(max(4, round(h * sy)), max(4, round(w * sx)))).clamp(0, 1)
+        h, w = src.shape[-2:]
+        c = max(self.unit, cfg.crop // self.unit * self.unit)
+        angle = (2 * self._rand() - 1) * math.pi
+        shear_x, shear_y = cfg.shear_sigma * self._randn(), cfg.shear_sigma * self._randn()
+        cos, sin = math.cos(angle), math.sin(angle)
+        # Output pixel offsets from the crop centre -> source pixel offsets: rotation @ shear.
+        m = [[cos - sin * shear_y, cos * shear_x - sin], [sin + cos * shear_y, sin * shear_x + cos]]
+        # The centre is random where the crop fits inside the source, else the source's centre.
+        cx = c / 2 + self._rand() * (w - c) if w > c else w / 2
+        cy = c / 2 + self._rand() * (h - c) if h > c else h / 2
+        off = torch.arange(c, dtype=torch.float64) + 0.5 - c / 2
+        oy, ox = torch.meshgrid(off, off, indexing="ij")
+        px = cx + m[0][0] * ox + m[0][1] * oy
+        py = cy + m[1][0] * ox + m[1][1] * oy
+        grid = torch.stack([2 * px / w - 1, 2 * py / h - 1], dim=-1)[None].to(src.device, src.dtype)
+        return F.grid_sample(src, grid, mode="bicubic", padding_mode="reflection", align_corners=False).clamp(0, 1)
 
 
 def _lr_should_drop(steps: list[int], errors: list[float], config: ZSSRConfig) -> bool:
