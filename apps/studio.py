@@ -482,8 +482,9 @@ def restore_tab(ws, model_dd):
             task = gr.Radio(RESTORE_TASKS, value="denoise", label="Task")
             methods = available_methods()
             method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
-                                 info="dip: Deep Image Prior; dip-guided: DIP refining an interpolation "
-                                      "(inpaint: scattered missing pixels, not large holes); others: see the docs")
+                                 info="dip: Deep Image Prior; fill (inpaint, seconds, no network): interpolation and "
+                                      "patch averages; dip-guided: DIP refining that fill (inpaint: scattered "
+                                      "missing pixels, not large holes); others: see the docs")
             factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
             blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
             sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
@@ -505,13 +506,18 @@ def restore_tab(ws, model_dd):
         if known is not None:
             y = y * torch.from_numpy(known.astype(np.float32))  # the holes carry no information
         # IAGAN's prior is the studio's current pyramid; it has no noise-level setting.
-        extra = ({"model": str(ws.entry(model_name).path)} if method_name == "iagan"
-                 else {"sigma": float(noise) or None})
+        # fill trains nothing: no iterations, no noise level.
+        if method_name == "fill":
+            extra = {}
+        elif method_name == "iagan":
+            extra = {"model": str(ws.entry(model_name).path), "iterations": int(iters)}
+        else:
+            extra = {"sigma": float(noise) or None, "iterations": int(iters)}
         _notify(notes)
         key = request.session_hash if request else None
         report = flags.watch(key, lambda p: progress(p.fraction, desc=p.describe()))
         try:
-            out = restore(y, op, method_name, progress=report, device=ws.device, iterations=int(iters), **extra)
+            out = restore(y, op, method_name, progress=report, device=ws.device, **extra)
         except Cancelled:
             raise gr.Error("Restoration stopped.", print_exception=False) from None
         finally:

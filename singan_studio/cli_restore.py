@@ -24,7 +24,8 @@ def register(subparsers, add_common) -> dict:
     p.add_argument("images", nargs="+", help="the degraded image(s)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--method", default="dip",
-                   help="dip (default), dip-guided (inpainting of scattered pixels), dip-bp, dip-bptv, "
+                   help="dip (default), fill (inpainting in seconds, no network), dip-guided (inpainting of "
+                        "scattered pixels: DIP refining fill's result), dip-bp, dip-bptv, "
                         "deep-decoder, dip-sgld, sure, red, zssr, mzsr, self2self, idbp, idbp-ia, iagan")
     p.add_argument("--model", help="iagan: a pyramid trained on a clean image of the same kind of scene")
     p.add_argument("--mask", help="inpainting: white = known pixels, black = holes (same size as the image)")

@@ -4,6 +4,8 @@ early stopping do what they claim; bad input is refused clearly.
 Tiny crops (32 px) and narrow networks keep the file fast on one thread.
 """
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -15,6 +17,7 @@ from singan_studio.physics import Denoising, Inpainting, SuperResolution, bernou
 from singan_studio.resize import imresize
 from singan_studio.restoration import available_methods, restore
 from singan_studio.restoration.dip import first_estimate
+from singan_studio.restoration.fill import biharmonic_fill, nonlocal_fill
 from singan_studio.restoration.stopping import replay_stop
 
 torch.set_num_threads(1)
@@ -214,6 +217,28 @@ def test_guided_dip_starts_from_the_interpolation():
         restore(SuperResolution(2).A(CHECKER), SuperResolution(2), "dip-guided", **settings)
 
 
+def test_fill_blends_patches_on_texture_and_interpolation_on_smooth_parts():
+    yy, xx = torch.meshgrid(torch.arange(48.0), torch.arange(48.0), indexing="ij")
+    stripes = 0.5 + 0.4 * torch.sin(2 * math.pi * (xx + 0.5 * yy) / 5)  # 5-px period: interpolation smears it
+    smooth = 0.5 + 0.3 * torch.sin(xx / 15) * torch.cos(yy / 11)
+    x = torch.cat([stripes, smooth], dim=1)[None, None]
+    op = Inpainting(bernoulli_mask((48, 96), 0.5, seed=3))
+    y = op.A(x)
+    out = restore(y, op, "fill", device="cpu").image
+    known = op.mask.bool()
+    assert torch.allclose(out[known], y[known], atol=1e-6)
+    smooth_fill = biharmonic_fill(y, op.mask)
+    patch_fill = nonlocal_fill(smooth_fill, y, op.mask, h=0.03)
+    left, right = (..., slice(0, 48)), (..., slice(48, 96))
+    # The cross-validated blend beats each of its parts on both halves.
+    for half in (left, right):
+        assert psnr(out[half], x[half]) > max(psnr(smooth_fill[half].clamp(0, 1), x[half]),
+                                              psnr(patch_fill[half].clamp(0, 1), x[half]))
+    assert psnr(out[left], x[left]) > psnr(smooth_fill[left].clamp(0, 1), x[left]) + 6
+    with pytest.raises(StudioError, match="fill is for inpainting only, not denoise"):
+        restore(y, Denoising(), "fill")
+
+
 def test_replayed_stopping_rule_agrees_with_the_live_one():
     # bench_dip_full.py runs once with a huge patience and replays the rule afterwards.
     x, op, s, y, _ = _case("denoise")
@@ -339,3 +364,11 @@ def test_cli_restores_and_refuses_bad_input(tmp_path, capsys):
     code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
                  "--method", "dip-guided", "--iterations", "3", "--threads", "1", "-o", str(tmp_path / "x.png")])
     assert code == 0 and "by dip-guided" in capsys.readouterr().out and (tmp_path / "x.png").exists()
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
+                 "--method", "fill", "-q", "-o", str(tmp_path / "filled.png")])
+    assert code == 0 and (tmp_path / "filled.png").exists()
+    # fill has no iterations: asking for them is an error that names the valid settings.
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
+                 "--method", "fill", "--iterations", "5", "-q", "-o", str(tmp_path / "y.png")])
+    assert code != 0 and not (tmp_path / "y.png").exists()
+    assert "unknown setting(s) iterations for FillConfig" in capsys.readouterr().err

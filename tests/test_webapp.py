@@ -344,6 +344,13 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
         client.predict(value, "super-resolve", "iagan", 2, 1.6, 0, 50, None, api_name="/restore")
     with pytest.raises(Exception, match="paint over the holes"):
         client.predict(value, "inpaint", "dip", 2, 1.6, 0, 50, "demo", api_name="/restore")
+    # fill (no network, no iterations): painted holes come back filled from their surroundings.
+    holes = np.zeros(small.shape[:2], bool)
+    holes[8:12, 10:14] = True
+    flat = np.full_like(small, 120)
+    out = read(client.predict(editor_value(tmp_path, flat, holes), "inpaint", "fill", 2, 1.6, 0, 50, "demo",
+                              api_name="/restore"))
+    assert out.shape == flat.shape and np.abs(out.astype(int) - 120).max() <= 1
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, "demo", api_name="/restore")
     job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000, "demo",

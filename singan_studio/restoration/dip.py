@@ -15,11 +15,11 @@ Registered methods (presets of :class:`DIPConfig`):
 * ``deep-decoder``: the under-parameterised 1x1 decoder, fixed input;
 * ``dip-sgld``: Langevin noise on the weights; the result is the posterior mean
   of samples after burn-in and ``extras["uncertainty"]`` their per-pixel std;
-* ``dip-guided`` (inpainting only): ``dip`` whose input carries the biharmonic
-  interpolation of the holes beside the noise (:func:`first_estimate`), so the
-  network refines an interpolation instead of growing the image from noise:
-  far better than ``dip`` at equal steps on scattered missing pixels, worse on
-  large holes, where the interpolation is a poor start;
+* ``dip-guided`` (inpainting only): ``dip`` whose input carries a fill of the
+  holes beside the noise (:func:`first_estimate`: the ``fill`` method's blend of
+  interpolation and non-local means), so the network refines a fill instead of
+  growing the image from noise: far better than ``dip`` at equal steps on
+  scattered missing pixels, worse on large holes, where a fill is a poor start;
 * ``sure``: SURE (denoising) / projected GSURE (other operators) with a
   known noise level; the network sees ``A^T y``; keeps the lowest-loss iterate
   (of its outputs' moving average, ``ema=0.9``) and stops when its divergence
@@ -32,7 +32,6 @@ import dataclasses
 import time
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ..errors import StudioError
@@ -165,20 +164,15 @@ def build_input(cfg: DIPConfig, net, size: tuple[int, int], generator: torch.Gen
 
 
 def first_estimate(y: torch.Tensor, op: Inpainting) -> torch.Tensor:
-    """The holes of ``y`` filled by biharmonic interpolation, in [0, 1]: the guide of ``dip-guided``.
+    """The holes of ``y`` filled without learning (:func:`fill.fill`), in [0, 1]: the guide of ``dip-guided``.
 
     Inpainting only. The same idea fails elsewhere: guided by ``A_pinv y``, SR ×4
     stayed at bicubic quality (butterfly 23.5 dB after 1000 steps, plain DIP 26.2)
     and denoising, guided by the noisy image, fitted the noise (hill 21.3 dB).
     """
-    if not isinstance(op, Inpainting):
-        raise StudioError(f"the guide (dip-guided) is for inpainting only, not {op.name}: use dip")
-    from skimage.restoration import inpaint_biharmonic
+    from .fill import fill, inpainting_mask
 
-    image = y[0].detach().float().cpu().numpy()
-    holes = (op.mask.expand(1, y.shape[1], *y.shape[-2:])[0] < 0.5).cpu().numpy()
-    filled = [inpaint_biharmonic(c, h) if h.any() else c for c, h in zip(image, holes)]
-    return torch.from_numpy(np.stack(filled))[None].to(y.device, y.dtype).clamp(0, 1)
+    return fill(y, inpainting_mask(op, "the guide (dip-guided)").to(y.device))
 
 
 def _data_term(y, op, cfg, generator):
