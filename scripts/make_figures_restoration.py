@@ -1,6 +1,6 @@
 """Figures for docs/restoration.md from scikit-image's bundled photos.
 
-Writes docs/images/restoration_{denoise,inpaint,sr}.png: rows of
+Writes docs/images/restoration_{denoise,inpaint,scattered,sr}.png: rows of
 (degraded input | restorations | clean), each labelled with its PSNR.
 Small crops and narrow networks so it runs in a few minutes on a CPU:
 
@@ -23,9 +23,11 @@ sys.path.insert(0, str(ROOT))
 
 from singan_studio.images import to_uint8  # noqa: E402
 from singan_studio.metrics import psnr  # noqa: E402
-from singan_studio.physics import Denoising, Inpainting, SuperResolution, degrade, text_mask  # noqa: E402
+from singan_studio.physics import (Denoising, Inpainting, SuperResolution, bernoulli_mask, degrade,  # noqa: E402
+                                   text_mask)
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
+from singan_studio.restoration.fill import biharmonic_fill  # noqa: E402
 
 OUT = ROOT / "docs" / "images"
 ZOOM = 2  # panels are shown enlarged (nearest) so small crops stay readable
@@ -80,14 +82,30 @@ def main() -> None:
     op = Inpainting(text_mask((c, c), seed=1))
     y = op.A(x)
     dip = restore(y, op, "dip", **common)
+    filled = restore(y, op, "fill", device="cpu")
     guided = restore(y, op, "dip-guided", **common)
     sgld = restore(y, op, "dip-sgld", **dict(common, sgld_noise=0.5))
     u = sgld.uncertainty.mean(dim=1, keepdim=True)
     panel([(f"text mask {psnr(y, x):.1f} dB", y), (f"DIP {psnr(dip.image, x):.1f} dB", dip.image),
+           (f"fill {psnr(filled.image, x):.1f} dB", filled.image),
            (f"guided {psnr(guided.image, x):.1f} dB", guided.image),
            (f"SGLD mean {psnr(sgld.image, x):.1f} dB", sgld.image),
            ("SGLD uncertainty", u / u.max()), ("clean", x)],
           OUT / "restoration_inpaint.png")
+
+    # Scattered missing pixels on repeated structure (the rocket's gantry): where patches beat interpolation.
+    x = crop(data.rocket(), 258, 280, c)
+    op = Inpainting(bernoulli_mask((c, c), 0.5, seed=1))
+    y = op.A(x)
+    smooth = biharmonic_fill(y, op.mask)
+    filled = restore(y, op, "fill", device="cpu")
+    guided = restore(y, op, "dip-guided", **common)
+    dip = restore(y, op, "dip", **common)
+    panel([(f"50% missing {psnr(y, x):.1f} dB", y), (f"biharmonic {psnr(smooth.clamp(0, 1), x):.1f} dB", smooth),
+           (f"fill {psnr(filled.image, x):.1f} dB", filled.image),
+           (f"guided {psnr(guided.image, x):.1f} dB", guided.image),
+           (f"DIP {psnr(dip.image, x):.1f} dB", dip.image), ("clean", x)],
+          OUT / "restoration_scattered.png")
 
     x = crop(data.camera(), 60, 180, c - c % 4)
     op = SuperResolution(4)
