@@ -115,7 +115,7 @@ class ZSSRConfig:
         ``crop``-px square even from a small image. The others are crops at the
         image's own scale, flipped or rotated by multiples of 90°. The official
         recipe's augmentation, in its proportions (0.5 warped); measured on
-        Set5 ×4 with 64-px crops it gained 0.35 dB over down-scaling every
+        Set5 ×4 with 64-px crops it gained 0.36 dB over down-scaling every
         father without warping (benchmarks/RESULTS.md).
     sigma: std of Gaussian noise added to the sons, 0–255 scale (for real, noisy photos).
     back_projection: back-projection iterations at test time (official 10).
