@@ -484,7 +484,8 @@ def restore_tab(ws, model_dd):
             method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
                                  info="dip: Deep Image Prior; fill (inpaint, seconds, no network): interpolation and "
                                       "patch averages; dip-guided: DIP refining that fill (inpaint: scattered "
-                                      "missing pixels, not large holes); others: see the docs")
+                                      "missing pixels, not large holes); bm3d (denoise, seconds, no network): "
+                                      "block matching; others: see the docs")
             factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
             blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
             sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
@@ -506,9 +507,11 @@ def restore_tab(ws, model_dd):
         if known is not None:
             y = y * torch.from_numpy(known.astype(np.float32))  # the holes carry no information
         # IAGAN's prior is the studio's current pyramid; it has no noise-level setting.
-        # fill trains nothing: no iterations, no noise level.
+        # fill and bm3d train nothing: no iterations (and fill has no noise level).
         if method_name == "fill":
             extra = {}
+        elif method_name == "bm3d":
+            extra = {"sigma": float(noise) or None}
         elif method_name == "iagan":
             extra = {"model": str(ws.entry(model_name).path), "iterations": int(iters)}
         else:

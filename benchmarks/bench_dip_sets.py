@@ -24,6 +24,10 @@ table in RESULTS.md. Each run scores the method's current estimate (for
 ``dip``, the moving average of outputs) at every step and records the moving
 variance the stopping rule watches, so the rule can be replayed afterwards.
 
+``--no-learning`` instead runs the scenario's methods that learn nothing
+(``bm3d`` for denoise25, ``fill`` for inpaint50) on every image and records
+their PSNR and seconds against the official DIP recipe's time.
+
 Time: one step of the official float32 128-channel network and one step of
 ours are timed back to back on the same image, before the run. The share of
 the official time at step N is N x our step cost over the official total;
@@ -31,6 +35,7 @@ scoring and other jobs on the CPU do not count.
 
 Usage: python benchmarks/bench_dip_sets.py --scenario denoise25 --images F16,hill --max-iter 3000
        python benchmarks/bench_dip_sets.py --scenario denoise25 --report
+       python benchmarks/bench_dip_sets.py --scenario denoise25 --no-learning
 """
 
 from __future__ import annotations
@@ -59,9 +64,11 @@ from singan_studio.restoration.stopping import estimate_noise_sigma, replay_disc
 
 SCENARIOS = {
     "denoise25": dict(folder="Set9_DIP_denoising/25", published=31.29, official_steps=3000, sigma=25.0,
+                      reference=("BM3D", 31.42),
                       names=("F16", "baboon", "hill", "kodim01", "kodim02", "kodim03", "kodim12",
                              "lena", "peppers")),
     "inpaint50": dict(folder="DIP_inpainting50p", published=33.44, official_steps=11000, sigma=0.0,
+                      reference=("Papyan et al.", 31.16),
                       names=("Cameraman256", "Lena512", "barbara", "boat", "couple", "fingerprint",
                              "hill", "house", "man", "montage", "peppers256")),
 }
@@ -89,6 +96,42 @@ def no_learning_psnrs(name: str, mask: str) -> tuple[float, float, float]:
     filled = fill(y, op.mask)
     seconds = time.perf_counter() - t0
     return score(biharmonic_fill(y, op.mask), gt), score(filled, gt), seconds
+
+
+# The methods that learn nothing, per scenario: column label -> restore() arguments.
+NO_LEARNING = {
+    "denoise25": {"bm3d, sigma given": dict(method="bm3d", sigma=25.0), "bm3d, sigma estimated": dict(method="bm3d")},
+    "inpaint50": {"fill": dict(method="fill")},
+}
+
+
+def no_learning(args) -> None:
+    """Run and record the scenario's no-learning methods on every image, against the official DIP's time."""
+    spec, methods = SCENARIOS[args.scenario], NO_LEARNING[args.scenario]
+    names = args.images.split(",") if args.images else list(spec["names"])
+    rows, scores, shares = [], {label: [] for label in methods}, {label: [] for label in methods}
+    for name in names:
+        y, op, gt = load_case(args.scenario, name, args.mask)
+        official = seconds_per_step(y, op, "dip", 128, steps=3, precision="fp32") * spec["official_steps"]
+        row = [name, f"{gt.shape[-1]}x{gt.shape[-2]}", f"{score(y, gt):.2f}"]
+        for label, kw in methods.items():
+            result = restore(y, op, device="cpu", **kw)
+            scores[label].append(score(result.image, gt))
+            shares[label].append(result.seconds / official)
+            row += [f"{scores[label][-1]:.2f}", f"{result.seconds:.1f}"]
+        rows.append(row + [f"{official:.0f}"])
+        print(" | ".join(row), flush=True)
+    rows.append(["mean", "", ""] + [v for label in methods for v in (f"{np.mean(scores[label]):.2f}", "")] + [""])
+    header = ["image", "size", "input"] + [h for label in methods for h in (label, f"{label} s")] + ["official DIP s"]
+    first = next(iter(methods))
+    ref_name, ref_value = spec["reference"]
+    body = markdown_table(header, rows) + (
+        f"\n\n{len(names)} of {len(spec['names'])} images. {first}: mean {np.mean(scores[first]):.2f} dB against "
+        f"DIP's published {spec['published']} and {ref_name}'s {ref_value}, in at most "
+        f"{max(shares[first]):.4f} of the official DIP recipe's time per image.")
+    notes = ("PSNR of the 8-bit output; seconds on the image, one thread; official DIP s = the float32 "
+             f"128-channel network's {spec['official_steps']} steps, timed for 3 steps on the same image")
+    record(f"No-learning methods on the whole {args.scenario} set", body, notes)
 
 
 def score(x: torch.Tensor, gt: torch.Tensor) -> float:
@@ -280,10 +323,16 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--report", action="store_true", help="record the table of the saved runs")
+    ap.add_argument("--no-learning", action="store_true",
+                    help="run and record the scenario's no-learning methods instead (denoise25: bm3d; "
+                         "inpaint50: fill)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.report:
         report(args)
+        return
+    if args.no_learning:
+        no_learning(args)
         return
     names = args.images.split(",") if args.images else list(SCENARIOS[args.scenario]["names"])
     unknown = sorted(set(names) - set(SCENARIOS[args.scenario]["names"]))

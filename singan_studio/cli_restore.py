@@ -24,10 +24,13 @@ def register(subparsers, add_common) -> dict:
     p.add_argument("images", nargs="+", help="the degraded image(s)")
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--method", default="dip",
-                   help="dip (default), fill (inpainting in seconds, no network), dip-guided (inpainting of "
+                   help="dip (default), fill (inpainting in seconds, no network), bm3d (denoising in seconds, "
+                        "no network), dip-guided (inpainting of "
                         "scattered pixels: DIP refining fill's result), dip-bp, dip-bptv, "
                         "deep-decoder, dip-sgld, sure, red, zssr, mzsr, self2self, idbp, idbp-ia, iagan")
     p.add_argument("--model", help="iagan: a pyramid trained on a clean image of the same kind of scene")
+    p.add_argument("--denoiser", choices=("nlm", "bm3d"), default=None,
+                   help="red: its black-box denoiser, nlm (default, fast) or bm3d (stronger, slower)")
     p.add_argument("--mask", help="inpainting: white = known pixels, black = holes (same size as the image)")
     p.add_argument("--factor", type=float, default=None, help="sr: upscaling factor (whole number, default 4)")
     p.add_argument("--kernel", default=None,
@@ -123,7 +126,7 @@ def _restore_one(path: str, out: Path, args, device) -> str:
     op.check(y)  # a mismatched mask fails here, before any progress bar
     check_writable(out)
     overrides = {"iterations": args.iterations, "sigma": args.sigma, "model": args.model,
-                 "precision": args.precision}
+                 "precision": args.precision, "denoiser": args.denoiser}
     bar = RestoreBar(f"{Path(path).name} {args.method}", disable=args.quiet)
     try:
         result = restore(y, op, args.method, progress=bar, seed=args.seed, device=device, **overrides)

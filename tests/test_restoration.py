@@ -367,6 +367,12 @@ def test_cli_restores_and_refuses_bad_input(tmp_path, capsys):
     code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
                  "--method", "fill", "-q", "-o", str(tmp_path / "filled.png")])
     assert code == 0 and (tmp_path / "filled.png").exists()
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "denoise", "--method", "bm3d", "--sigma", "25",
+                 "-q", "-o", str(tmp_path / "clean.png")])
+    assert code == 0 and psnr(read_image(tmp_path / "clean.png")[0], x) > psnr(read_image(tmp_path / "noisy.png")[0], x) + 5
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "denoise", "--method", "red", "--denoiser", "bm3d",
+                 "--iterations", "3", "--threads", "1", "-q", "-o", str(tmp_path / "red.png")])
+    assert code == 0 and (tmp_path / "red.png").exists()
     # fill has no iterations: asking for them is an error that names the valid settings.
     code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "mask32.png"),
                  "--method", "fill", "--iterations", "5", "-q", "-o", str(tmp_path / "y.png")])

@@ -351,6 +351,11 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
     out = read(client.predict(editor_value(tmp_path, flat, holes), "inpaint", "fill", 2, 1.6, 0, 50, "demo",
                               api_name="/restore"))
     assert out.shape == flat.shape and np.abs(out.astype(int) - 120).max() <= 1
+    # bm3d (no network, no iterations): a noisy flat grey comes back nearly flat.
+    noisy = np.clip(120 + 25 * np.random.default_rng(0).standard_normal(small.shape), 0, 255).astype(np.uint8)
+    out = read(client.predict(editor_value(tmp_path, noisy), "denoise", "bm3d", 2, 1.6, 25, 50, "demo",
+                              api_name="/restore"))
+    assert out.shape == noisy.shape and out.astype(float).std() < noisy.astype(float).std() / 4
     with pytest.raises(Exception, match="not in the list of choices"):
         client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, "demo", api_name="/restore")
     job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000, "demo",

@@ -30,7 +30,7 @@ __all__ = ["restore", "METHODS", "register_method", "RestoreResult", "RestorePro
 METHODS: dict[str, Callable[..., RestoreResult]] = {}
 
 # Modules that register methods when imported (relative to this package).
-METHOD_MODULES: tuple[str, ...] = ("dip", "fill", "red", "zssr", "self2self", "denoiser", "meta", "iagan")
+METHOD_MODULES: tuple[str, ...] = ("dip", "fill", "bm3d", "red", "zssr", "self2self", "denoiser", "meta", "iagan")
 
 
 def register_method(name: str):
