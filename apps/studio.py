@@ -483,9 +483,9 @@ def restore_tab(ws, model_dd):
             methods = available_methods()
             method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
                                  info="dip: Deep Image Prior; fill (inpaint, seconds, no network): interpolation and "
-                                      "patch averages; dip-guided: DIP refining that fill (inpaint: scattered "
-                                      "missing pixels, not large holes); bm3d (denoise, seconds, no network): "
-                                      "block matching; others: see the docs")
+                                      "patch averages; bm3d (denoise, seconds, no network): block matching; "
+                                      "dip-guided: DIP refining fill or bm3d (scattered missing pixels, not "
+                                      "large holes; noise); others: see the docs")
             factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
             blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
             sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")

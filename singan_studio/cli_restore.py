@@ -25,8 +25,8 @@ def register(subparsers, add_common) -> dict:
     p.add_argument("--task", required=True, choices=TASKS)
     p.add_argument("--method", default="dip",
                    help="dip (default), fill (inpainting in seconds, no network), bm3d (denoising in seconds, "
-                        "no network), dip-guided (inpainting of "
-                        "scattered pixels: DIP refining fill's result), dip-bp, dip-bptv, "
+                        "no network), dip-guided (scattered missing pixels or noise: DIP refining fill's or "
+                        "bm3d's result), dip-bp, dip-bptv, "
                         "deep-decoder, dip-sgld, sure, red, zssr, mzsr, self2self, idbp, idbp-ia, iagan")
     p.add_argument("--model", help="iagan: a pyramid trained on a clean image of the same kind of scene")
     p.add_argument("--denoiser", choices=("nlm", "bm3d"), default=None,

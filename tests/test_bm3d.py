@@ -10,7 +10,7 @@ from singan_studio.errors import StudioError
 from singan_studio.metrics import psnr
 from singan_studio.physics import Denoising, Inpainting, bernoulli_mask, degrade
 from singan_studio.restoration import restore
-from singan_studio.restoration.bm3d import _dct_matrix, _haar_matrix, bm3d, match
+from singan_studio.restoration.bm3d import BM3DConfig, _dct_matrix, _haar_matrix, bm3d, match
 from singan_studio.restoration.red import nlm_denoiser
 
 torch.set_num_threads(1)
@@ -81,3 +81,14 @@ def test_bm3d_refuses_bad_input():
         restore(torch.rand(1, 3, 6, 20), Denoising(), "bm3d", sigma=25)
     with pytest.raises(StudioError, match="group_ht must be a power of two"):
         restore(y, Denoising(), "bm3d", sigma=25, group_ht=12)
+
+
+def test_large_images_are_filtered_in_tiles_that_agree_with_the_whole():
+    x = _tensor(data.astronaut()[40:200, 140:260])  # 160 x 120
+    y = degrade(x, Denoising(), 25.0, seed=4)
+    whole = bm3d(y, 25 / 255)
+    steps = []
+    tiled = bm3d(y, 25 / 255, BM3DConfig(tile=24), progress=steps.append)  # 160 > 24 + 2 x 54: 7 x 1 tiles
+    assert len(steps) == 4 * 7 and steps[-1].step == steps[-1].steps
+    assert psnr(tiled.clamp(0, 1), whole.clamp(0, 1)) > 40  # a margin covers what each pixel depends on
+    assert psnr(tiled.clamp(0, 1), x) > psnr(y.clamp(0, 1), x) + 7

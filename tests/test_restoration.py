@@ -213,8 +213,19 @@ def test_guided_dip_starts_from_the_interpolation():
     guided, plain = (restore(y, op, m, **settings) for m in ("dip-guided", "dip"))
     assert psnr(guided.image, x) > psnr(plain.image, x) + 1.0
     # Elsewhere the guide measured worse than plain DIP (see first_estimate): refused.
-    with pytest.raises(StudioError, match="the guide .dip-guided. is for inpainting only, not sr: use dip"):
+    with pytest.raises(StudioError, match="the guide .dip-guided. is for inpainting and denoising only, not sr"):
         restore(SuperResolution(2).A(CHECKER), SuperResolution(2), "dip-guided", **settings)
+
+
+def test_guided_dip_denoises_from_bm3d_and_runs_to_its_cap():
+    x, op, s, y, before = _case("denoise")
+    start = first_estimate(y, op, s)
+    assert psnr(start, x) > before + 5  # BM3D's estimate
+    settings = dict(SMALL, iterations=150)
+    guided, plain = (restore(y, op, m, sigma=s, **settings) for m in ("dip-guided", "dip"))
+    # The discrepancy rule would fire at once on a guide already near the noise level: no stop.
+    assert guided.stopped_at is None and guided.iterations == 150
+    assert psnr(guided.image, x) > psnr(plain.image, x) + 1.0
 
 
 def test_fill_blends_patches_on_texture_and_interpolation_on_smooth_parts():

@@ -52,6 +52,9 @@ class BM3DConfig:
         luminance difference on the 0-255 scale, as in the paper).
     threshold: hard threshold of stage one, in sigmas.
     kaiser_beta: shape of the aggregation window.
+    tile: larger images are filtered in tiles of this side plus a margin of
+        2 x (search + patch) px that every pixel's estimate depends on, so
+        memory stays near 2 GB whatever the size (whole up to 876 px a side).
     """
 
     sigma: float = 0.0
@@ -64,14 +67,15 @@ class BM3DConfig:
     tau_wiener: float = 400.0
     threshold: float = 2.7
     kaiser_beta: float = 2.0
+    tile: int = 768
 
     def check(self) -> None:
         for name in ("group_ht", "group_wiener"):
             k = getattr(self, name)
             if k < 1 or k & (k - 1):
                 raise StudioError(f"{name} must be a power of two, got {k}")
-        if self.patch < 2 or self.step < 1 or self.search < 1:
-            raise StudioError("patch must be >= 2, step and search >= 1")
+        if self.patch < 2 or self.step < 1 or self.search < 1 or self.tile < 1:
+            raise StudioError("patch must be >= 2, step, search and tile >= 1")
 
 
 def _dct_matrix(n: int) -> torch.Tensor:
@@ -238,12 +242,32 @@ def bm3d(y: torch.Tensor, sigma: float, config: BM3DConfig = BM3DConfig(), progr
         raise StudioError(f"bm3d needs an image of at least {config.patch} x {config.patch} pixels")
     if sigma <= 0:
         return y.clone()
-    done = [0]
+    height, width = y.shape[-2:]
+    margin = 2 * (config.search + config.patch)
+    # Tile sides: whole axes where they fit in one tile and its margins.
+    th = config.tile if height > config.tile + 2 * margin else height
+    tw = config.tile if width > config.tile + 2 * margin else width
+    rows, cols = range(0, height, th), range(0, width, tw)
+    done, total = [0], 4 * len(rows) * len(cols)
 
     def tick():
         done[0] += 1
-        report(progress, done[0], 4, "bm3d hard thresholding" if done[0] <= 2 else "bm3d Wiener", every=1)
+        stage = "bm3d hard thresholding" if done[0] % 4 in (1, 2) else "bm3d Wiener"
+        report(progress, done[0], total, stage, every=1)
 
+    if len(rows) == len(cols) == 1:
+        return _filter(y, sigma, config, tick)
+    out = torch.empty_like(y)
+    for top in rows:
+        for left in cols:
+            t0, l0 = max(0, top - margin), max(0, left - margin)
+            piece = _filter(y[..., t0:top + th + margin, l0:left + tw + margin], sigma, config, tick)
+            out[..., top:top + th, left:left + tw] = piece[..., top - t0:top - t0 + th, left - l0:left - l0 + tw]
+    return out
+
+
+def _filter(y: torch.Tensor, sigma: float, config: BM3DConfig, tick) -> torch.Tensor:
+    """Both stages on one image or tile."""
     noisy = _to_opponent(y.float())
     basic = _filter_stage(noisy, None, sigma, config, tick)
     final = _filter_stage(noisy, basic, sigma, config, tick)
