@@ -122,8 +122,8 @@ def _patch_means(x: torch.Tensor, patch: int, rows: torch.Tensor, cols: torch.Te
     """Means of ``x`` (N, H, W) over the patches whose top-left corners are ``rows`` x ``cols``.
 
     Running sums along each axis, read only at the wanted corners: a fraction of
-    a full 2-D box filter's work, which dominated the run time. Sums along one
-    row or column stay small enough for float32 to keep them exact to ~1e-6."""
+    a full 2-D box filter's work, which dominated the run time. The sums run
+    along one row or column of a tile at most, short enough for float32."""
     run = F.pad(x.cumsum(-1), (1, 0))
     across = run[..., cols + patch] - run[..., cols]  # (N, H, len(cols))
     run = F.pad(across.cumsum(-2), (0, 0, 1, 0))
@@ -150,19 +150,17 @@ def match(luma: torch.Tensor, patch: int, step: int, search: int, k: int, tau: f
         shifted = torch.stack([band[:, search + dx:search + dx + width] for dx in offsets.tolist()])
         dist.append(_patch_means((shifted - luma).pow(2), patch, rows, cols).flatten(1))  # (2 search + 1, R)
     dist = torch.cat(dist).T  # (R, window²), offsets in row-major order
+    n = len(offsets)
     r_row = rows[:, None].expand(-1, len(cols)).flatten()
     r_col = cols[None].expand(len(rows), -1).flatten()
-    c_row = r_row[:, None] + offsets.repeat_interleave(len(offsets))[None]
-    c_col = r_col[:, None] + offsets.repeat(len(offsets))[None]
-    inside = (c_row >= 0) & (c_row < ph) & (c_col >= 0) & (c_col < pw)
-    dist = dist.masked_fill(~inside, float("inf"))
-    centre = len(offsets) * search + search
-    dist[:, centre] = -1.0  # the reference heads its own group even among exact copies
-    k = min(k, dist.shape[1])
-    best, order = dist.topk(k, dim=1, largest=False)
+    row_ok = ((r_row[:, None] + offsets) >= 0) & ((r_row[:, None] + offsets) < ph)
+    col_ok = ((r_col[:, None] + offsets) >= 0) & ((r_col[:, None] + offsets) < pw)
+    dist = dist.masked_fill(~(row_ok[:, :, None] & col_ok[:, None, :]).flatten(1), float("inf"))
+    dist[:, n * search + search] = -1.0  # the reference heads its own group even among exact copies
+    best, order = dist.topk(min(k, n * n), dim=1, largest=False)
     within = (best * 255.0 ** 2 <= tau).sum(1)
     sizes = 2 ** torch.floor(torch.log2(within.float())).long()
-    candidates = c_row.gather(1, order) * pw + c_col.gather(1, order)
+    candidates = (r_row[:, None] + offsets[order // n]) * pw + r_col[:, None] + offsets[order % n]
     return r_row * pw + r_col, candidates, sizes
 
 
