@@ -107,7 +107,7 @@ class RestoreBar:
         if p.stage != self.stage:  # multi-stage methods (gradual ZSSR) get one bar per stage
             self.stage = p.stage
             self.bar.reset(total=p.steps)
-            self.bar.set_description_str(f"{self.label} {p.stage}", refresh=False)
+            self.bar.set_description_str(f"{self.label} {p.stage}".rstrip(), refresh=False)
         self.bar.total = p.steps
         if "loss" in p.losses:
             self.bar.set_postfix_str(f"loss {p.losses['loss']:.2e}", refresh=False)

@@ -222,7 +222,10 @@ def test_guided_dip_denoises_from_bm3d_and_runs_to_its_cap():
     start = first_estimate(y, op, s)
     assert psnr(start, x) > before + 5  # BM3D's estimate
     settings = dict(SMALL, iterations=150)
-    guided, plain = (restore(y, op, m, sigma=s, **settings) for m in ("dip-guided", "dip"))
+    seen = []
+    guided, plain = (restore(y, op, m, sigma=s, progress=seen.append, **settings) for m in ("dip-guided", "dip"))
+    stages = [p.stage for p in seen]
+    assert stages[:4] == ["bm3d hard thresholding"] * 2 + ["bm3d Wiener"] * 2 and stages[4] == ""  # guide shown
     # The discrepancy rule would fire at once on a guide already near the noise level: no stop.
     assert guided.stopped_at is None and guided.iterations == 150
     assert psnr(guided.image, x) > psnr(plain.image, x) + 1.0

@@ -44,6 +44,7 @@ from . import register_method
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
 from .networks import DeepDecoder, SkipNet, skip_depth
 from .results import RestoreProgress, RestoreResult, make_config
+from .steps import for_restore
 from .stopping import DiscrepancyStop, DivergenceGuard, MovingAverage, RunningVarianceStop, estimate_noise_sigma
 
 
@@ -170,23 +171,24 @@ def build_input(cfg: DIPConfig, net, size: tuple[int, int], generator: torch.Gen
     return torch.rand(shape, generator=generator) * cfg.input_scale
 
 
-def first_estimate(y: torch.Tensor, op: Operator, sigma: float = 0.0) -> torch.Tensor:
+def first_estimate(y: torch.Tensor, op: Operator, sigma: float = 0.0, progress=None) -> torch.Tensor:
     """A restoration without learning, in [0, 1]: the guide of ``dip-guided``.
 
     Inpainting: :func:`fill.fill`. Denoising: :func:`bm3d.bm3d` with ``sigma``
     (0-255 scale; estimated from ``y`` when 0). Elsewhere the idea measured
     worse than plain DIP: guided by ``A_pinv y``, SR ×4 stayed at bicubic quality
     (butterfly 23.5 dB after 1000 steps, plain DIP 26.2), so it is refused.
+    ``progress`` takes the guide's own steps (it can take a minute on large images).
     """
     if isinstance(op, Denoising):
         from .bm3d import bm3d
 
-        return bm3d(y, (sigma or estimate_noise_sigma(y)) / 255.0).clamp(0, 1)
+        return bm3d(y, (sigma or estimate_noise_sigma(y)) / 255.0, progress=progress).clamp(0, 1)
     from .fill import fill
 
     if not isinstance(op, Inpainting):
         raise StudioError(f"the guide (dip-guided) is for inpainting and denoising only, not {op.name}: use dip")
-    return fill(y, op.mask.to(y.device))
+    return fill(y, op.mask.to(y.device), progress=progress)
 
 
 def _data_term(y, op, cfg, generator):
@@ -215,7 +217,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     if cfg.guide:  # the estimate takes the place of as many noise channels
         if cfg.input_channels <= channels:
             raise StudioError(f"guide needs input_channels above the image's {channels} channels")
-        z = torch.cat([first_estimate(y, op, cfg.sigma), z[:, channels:]], dim=1)
+        z = torch.cat([first_estimate(y, op, cfg.sigma, for_restore(progress)), z[:, channels:]], dim=1)
     shallower = depth_extras(net, cfg)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net, z = net.to(memory_format=fmt), z.contiguous(memory_format=fmt)
