@@ -73,9 +73,13 @@ def main() -> None:
     y = degrade(x, Denoising(), sigma=25, seed=0)
     dip = restore(y, Denoising(), "dip", **common)
     sure = restore(y, Denoising(), "sure", sigma=25, **dict(common, iterations=it // 2))
+    block = restore(y, Denoising(), "bm3d", sigma=25, device="cpu")
+    guided = restore(y, Denoising(), "dip-guided", sigma=25, **common)
     panel([(f"noisy {psnr(y.clamp(0, 1), x):.1f} dB", y),
            (f"DIP+ES {psnr(dip.image, x):.1f} dB", dip.image),
-           (f"SURE {psnr(sure.image, x):.1f} dB", sure.image), ("clean", x)],
+           (f"SURE {psnr(sure.image, x):.1f} dB", sure.image),
+           (f"bm3d {psnr(block.image, x):.1f} dB", block.image),
+           (f"guided {psnr(guided.image, x):.1f} dB", guided.image), ("clean", x)],
           OUT / "restoration_denoise.png")
 
     x = crop(data.coffee(), 120, 200, c)
