@@ -105,10 +105,9 @@ NO_LEARNING = {
 }
 
 
-def no_learning(args) -> None:
-    """Run and record the scenario's no-learning methods on every image, against the official DIP's time."""
+def no_learning(args, names: list[str]) -> None:
+    """Run and record the scenario's no-learning methods on ``names``, against the official DIP's time."""
     spec, methods = SCENARIOS[args.scenario], NO_LEARNING[args.scenario]
-    names = args.images.split(",") if args.images else list(spec["names"])
     rows, scores, shares = [], {label: [] for label in methods}, {label: [] for label in methods}
     for name in names:
         y, op, gt = load_case(args.scenario, name, args.mask)
@@ -331,13 +330,13 @@ def main() -> None:
     if args.report:
         report(args)
         return
-    if args.no_learning:
-        no_learning(args)
-        return
     names = args.images.split(",") if args.images else list(SCENARIOS[args.scenario]["names"])
     unknown = sorted(set(names) - set(SCENARIOS[args.scenario]["names"]))
     if unknown:
         sys.exit(f"unknown image(s) for {args.scenario}: {', '.join(unknown)}")
+    if args.no_learning:
+        no_learning(args, names)
+        return
     for name in names:
         run_one(name, args)
 

@@ -14,7 +14,7 @@ The result is an exponential moving average of the network outputs.
 
 The denoiser is pluggable: :data:`DENOISERS` maps a name to a function
 ``(x, sigma) -> x`` on (1, C, H, W) tensors in [0, 1], sigma in [0, 1] units.
-``"nlm"`` is scikit-image's non-local means; other areas add theirs.
+``"nlm"`` is scikit-image's non-local means, ``"bm3d"`` the project's BM3D; other areas add theirs.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..errors import StudioError
 from ..metrics import psnr
 from ..physics import Operator
 from . import register_method
+from .bm3d import bm3d
 from .dip import DIPConfig, build_input, build_network, depth_extras
 from .results import RestoreProgress, RestoreResult, make_config
 from .stopping import MovingAverage
@@ -50,14 +51,8 @@ def nlm_denoiser(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1)[None].to(x.device, x.dtype)
 
 
-def bm3d_denoiser(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """The project's BM3D (:mod:`.bm3d`): stronger than non-local means, a few seconds per call."""
-    from .bm3d import bm3d
-
-    return bm3d(x, sigma)
-
-
-DENOISERS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {"nlm": nlm_denoiser, "bm3d": bm3d_denoiser}
+# bm3d: stronger than non-local means, seconds per call (restoration/bm3d.py).
+DENOISERS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {"nlm": nlm_denoiser, "bm3d": bm3d}
 
 
 @dataclass(frozen=True)
