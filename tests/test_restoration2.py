@@ -25,8 +25,8 @@ from singan_studio.restoration.meta import DEFAULT_WEIGHTS as META, default_kern
 from singan_studio.restoration.self2self import Self2SelfConfig
 from singan_studio.restoration.weights import load_weights
 from singan_studio.restoration.photos import augment
-from singan_studio.restoration.zssr import (FAST, ZSSRNet, _FatherSampler, downscale, stages, upscale, zssr,
-                                            zssr_with_stats)
+from singan_studio.restoration.zssr import (FAST, OFFICIAL_GRADUAL_X2, QUALITY, ZSSRNet, _FatherSampler, axes,
+                                            downscale, stages, upscale, zssr, zssr_with_stats)
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,46 @@ def test_gradual_sr_goes_through_powers_of_two_unless_told_otherwise():
     sr, stats = zssr_with_stats(lr, 4, config=cfg)
     assert sr.shape == hr.shape and len(stats["iterations"]) == 2
     assert psnr(sr, hr, 4) > psnr(imresize(lr, scale=4), hr, 4)
+
+
+def test_anisotropic_stages_run_in_the_given_order_and_keep_each_axis_factor():
+    sched = OFFICIAL_GRADUAL_X2.gradual
+    assert stages(2, sched) == list(sched) + [2]
+    # The "anisotropic" schedule is the official x2 one, and follows its pattern at other factors.
+    assert [axes(f) for f in stages(2, "anisotropic")] == [axes(f) for f in sched] + [(2.0, 2.0)]
+    assert stages(4, "anisotropic")[6:] == [(2.0, 3.0), (3.0, 2.0), 3.0, (3.0, 4.0), (4.0, 3.0), 4]
+    with pytest.raises(StudioError, match="not between 1 and the factor"):
+        stages(2, ((1.0, 3.0),))
+    with pytest.raises(StudioError, match="'anisotropic'"):
+        stages(2, "fine")
+    lr = crop("chelsea", 40, 160, 64)[..., :20, :30]
+    assert downscale(lr, (1.0, 1.5)).shape[-2:] == (20, 20)
+    cfg = FAST.with_(width=8, crop=24, iterations=10)
+    seen = []
+    sr, stats = zssr_with_stats(lr, 2, config=cfg.with_(gradual=((1.0, 1.5), (1.5, 1.5))),
+                                progress=lambda p: seen.append(p.stage))
+    assert sr.shape[-2:] == (40, 60) and len(stats["iterations"]) == 3
+    assert sorted(set(seen)) == ["ZSSR ×1.5 (2/3)", "ZSSR ×1×1.5 (1/3)", "ZSSR ×2 (3/3)"]
+
+
+def test_quality_recipe_beats_bicubic_with_its_own_last_stage_settings(monkeypatch):
+    import singan_studio.restoration.zssr as zssr_module
+
+    seen = []
+    real_train = zssr_module.train_zssr
+
+    def spy(lr_img, factor, kernel, config, **kw):
+        seen.append((factor, config.crop, config.precision))
+        return real_train(lr_img, factor, kernel, config, **kw)
+
+    monkeypatch.setattr(zssr_module, "train_zssr", spy)
+    hr = crop("chelsea", 40, 160, 48)
+    lr = imresize(hr, scale=0.5)
+    cfg = QUALITY.with_(width=16, crop=16, last_crop=32, iterations=40, test_every=10, min_iters=20,
+                        slope_range=20, gradual=((1.0, 1.5), (1.5, 1.0)), precision="bf16")
+    sr, stats = zssr_with_stats(lr, 2, config=cfg)
+    assert seen == [((1.0, 1.5), 16, "bf16"), ((1.5, 1.0), 16, "bf16"), (2, 32, "fp32")]
+    assert psnr(sr, hr, 2) > psnr(imresize(lr, scale=2), hr, 2)
 
 
 def test_gradual_zssr_reports_its_stages_to_progress_displays():
@@ -238,18 +278,23 @@ def test_iagan_adapts_a_pyramid_to_a_low_resolution_observation(tiny_model):
     assert psnr(out, hr, 2) > psnr(upscale(y, hr.shape[-2:]), hr, 2)
 
 
-def test_cli_restore_runs_zssr_and_mzsr(tmp_path):
+def test_cli_restore_runs_zssr_and_mzsr(tmp_path, capsys):
     from PIL import Image
 
     from singan_studio.cli import main
 
     Image.fromarray((crop("chelsea", 40, 160, 24)[0].permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(
         tmp_path / "small.png")
-    for method in ("zssr", "mzsr"):
+    for method, extra in (("zssr", []), ("zssr", ["--recipe", "quality"]), ("mzsr", [])):
         out = tmp_path / f"{method}.png"
         code = main(["restore", str(tmp_path / "small.png"), "--task", "sr", "--factor", "2", "--method", method,
-                     "--iterations", "5", "-o", str(out), "--quiet", "--device", "cpu"])
+                     "--iterations", "5", "-o", str(out), "--quiet", "--device", "cpu"] + extra)
         assert code == 0 and Image.open(out).size == (48, 48)
+        out.unlink()
+    code = main(["restore", str(tmp_path / "small.png"), "--task", "sr", "--factor", "2", "--method", "mzsr",
+                 "--recipe", "quality", "-o", str(tmp_path / "x.png"), "--quiet", "--device", "cpu"])
+    assert code == 2 and "--recipe is for --method zssr" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
 
 
 def test_cli_restore_runs_iagan_with_a_model_and_names_a_missing_one(tmp_path, tiny_model_path, capsys):
