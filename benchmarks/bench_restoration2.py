@@ -97,7 +97,7 @@ def per_factor(factors: tuple[int, ...], names: tuple[str, ...], minutes: float,
 
 def last_stage(cfg):
     """The settings of a recipe's last (or only) stage."""
-    return cfg.with_(crop=cfg.last_crop or cfg.crop, precision=cfg.last_precision or cfg.precision)
+    return cfg.last or cfg
 
 
 def stage_costs(cfg) -> tuple[float, float]:
@@ -188,7 +188,8 @@ def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tupl
              f"Settings: crop {cfg.crop} ({last.crop} in the last stage), width {cfg.width}, precision "
              f"{cfg.precision} ({last.precision} in the last stage), {cfg.warp_share:g} of the fathers warped, "
              f"at most {cfg.iterations} iterations per stage ({gradual_text(factors, cfg)}) (learning-rate drops "
-             f"by the slope rule, windows of {cfg.slope_range} iterations). Time per iteration on this CPU, timed "
+             f"by the slope rule, windows of {cfg.slope_range} iterations, {last.slope_range} in the last stage). "
+             f"Time per iteration on this CPU, timed "
              f"back to back: official recipe (128-px crops, 64 ch, float32) {official_it:.3f} s; ours "
              f"{costs[0]:.3f} s, {costs[1]:.3f} s in the last stage. Shares are our training time (iterations x "
              f"these costs) over the official recipe's: its gradual ×2 run on butterfly took "
@@ -407,6 +408,8 @@ def main() -> int:
     if args.zssr_windows == "official":
         changes.update({k: getattr(OFFICIAL, k) for k in ("min_iters", "test_every", "slope_range")})
     cfg = (QUALITY if args.zssr_recipe == "quality" else FAST).with_(**changes)
+    if cfg.last is not None:  # as in restore(): a setting given holds for every stage
+        cfg = cfg.with_(last=cfg.last.with_(**{k: v for k, v in changes.items() if k != "gradual"}))
     if "zssr" in sections:
         bench_zssr(args.minutes, cfg, tuple(args.zssr_names), tuple(args.zssr_factors))
     if "zssr-official" in sections:

@@ -121,14 +121,13 @@ class ZSSRConfig:
 
     width, depth: the network (official: 64 channels, 8 layers).
     crop: training crop side in HR pixels (official 128).
-    last_crop: the crop of the last (or only) stage, the one that makes the
-        output; ``None`` = ``crop``. Cheap 64-px crops for the intermediate stages
-        and 128-px ones for the last gained 0.17-0.28 dB on Set5 ×2 for 1.5x the
-        time (benchmarks/RESULTS.md).
-    last_precision: the precision of the last (or only) stage; ``None`` =
-        ``precision``. The intermediate stages only seed the next ones, so they
-        can run in bfloat16 where the last one, which makes the output, stays
-        float32.
+    last: the settings of the last (or only) stage, the one that makes the
+        output, where they differ from the intermediate stages' (``None``: they
+        do not; its own ``gradual`` and ``last`` are ignored). The intermediate
+        stages only seed the next ones, so :data:`QUALITY` runs them cheaply
+        (64-px crops, bfloat16) and the last one on 128-px crops in float32:
+        +0.17-0.28 dB on Set5 ×2 over 64-px crops for 1.5x the time
+        (benchmarks/RESULTS.md).
     lr: initial Adam learning rate (official 1e-3); divided by 10 when the
         fitted slope of the reconstruction error is within ``slope_std_ratio``
         standard errors of zero, at most every ``min_iters`` iterations;
@@ -167,8 +166,7 @@ class ZSSRConfig:
     width: int = 64
     depth: int = 8
     crop: int = 128
-    last_crop: int | None = None
-    last_precision: str | None = None
+    last: "ZSSRConfig | None" = None
     lr: float = 1e-3
     min_lr: float = 9e-6
     iterations: int = 3000
@@ -202,9 +200,12 @@ OFFICIAL = ZSSRConfig(gradual=(), precision="fp32")
 OFFICIAL_GRADUAL_X2 = OFFICIAL.with_(gradual=((1.0, 1.5), (1.5, 1.0), (1.5, 1.5), (1.5, 2.0), (2.0, 1.5)))
 FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
 #: Our answer to OFFICIAL_GRADUAL_X2 at any factor: the same one-axis-then-both schedule,
-#: the intermediate stages on FAST's 64-px crops in bfloat16 where it is native, and the
-#: last stage, which makes the output, on 128-px crops in float32.
-QUALITY = FAST.with_(gradual="anisotropic", precision="auto", last_crop=128, last_precision="fp32")
+#: the intermediate stages on 64-px crops in bfloat16 where it is native (an iteration
+#: costs 0.08 of an official one here) with the official learning-rate windows, and the
+#: last stage, which makes the output, FAST's on 128-px crops in float32.
+QUALITY = FAST.with_(gradual="anisotropic", precision="auto", min_iters=OFFICIAL.min_iters,
+                     test_every=OFFICIAL.test_every, slope_range=OFFICIAL.slope_range,
+                     last=FAST.with_(crop=128))
 #: Recipes by name (the CLI's ``--recipe``); "official-gradual" is OFFICIAL_GRADUAL_X2 at ×2.
 RECIPES = {"fast": FAST, "quality": QUALITY, "official": OFFICIAL,
            "official-gradual": OFFICIAL.with_(gradual="anisotropic")}
@@ -420,14 +421,11 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
         # Gradual SR: each stage's output joins the fathers of the next ones.
         last = i == len(factors) - 1
         stage_kernel = kernel if last else None  # a blur kernel describes the full factor only
-        stage_config = config
-        if last:
-            stage_config = config.with_(crop=config.last_crop or config.crop,
-                                        precision=config.last_precision or config.precision)
+        stage_config = (config.last or config) if last else config
         net = train_zssr(lr_img, f, stage_kernel, stage_config, net=net, seed=seed + i, sources=sources,
                          progress=progress, stage=f"ZSSR ×{factor_text(f)} ({i + 1}/{len(factors)})")
         iterations.append(net.stats["iterations"])
-        out = super_resolve(net, lr_img, f, stage_kernel, config)
+        out = super_resolve(net, lr_img, f, stage_kernel, stage_config)
         fy, fx = axes(f)
         if fy == fx:  # a stretched output would teach stretched content; the official code never draws one
             sources = sources + [out]
@@ -438,6 +436,8 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
 def restore_zssr(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
     """``restore(..., method="zssr")``: defaults are :data:`FAST`; pass ``config=OFFICIAL`` for the paper's."""
     cfg = make_config(ZSSRConfig, config if config is not None else FAST, overrides)
+    if cfg.last is not None:  # a setting given here holds for every stage
+        cfg = cfg.with_(last=make_config(ZSSRConfig, cfg.last, overrides))
     factor, kernel = sr_setting(operator)
     out, stats = zssr_with_stats(y, factor, kernel, cfg, seed, for_restore(progress))
     return RestoreResult(out, "zssr", sum(stats["iterations"]), 0.0)
