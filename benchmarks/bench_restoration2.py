@@ -6,10 +6,13 @@ is spent; every table says which images were run):
 
 * ``zssr``: Set5 ×2 (``--zssr-factors 2 3 4`` for more), MATLAB-bicubic LR from
   ``Set5/SwinIR/LR_bicubic``, Y-PSNR (BT.601) with a border of ``factor`` px
-  shaved, our FAST recipe; plus the official recipe's time per iteration
-  (128-px crops, 64 channels) on the same CPU.
+  shaved, our FAST recipe (``--zssr-recipe quality`` for QUALITY); each run's
+  share of the official gradual run's time, from per-iteration costs timed
+  back to back on the same CPU.
 * ``zssr-official``: the official recipe run to its own end on one image
-  (first of ``--zssr-names``/``--zssr-factors``), beside ours.
+  (first of ``--zssr-names``/``--zssr-factors``), beside ours;
+  ``--zssr-gradual official`` for its gradual ×2 configuration.
+* ``zssr-costs``: the cost of an iteration of each recipe and stage.
 * ``mzsr``: ``MZSR_examples`` g20 inputs (Set5, Gaussian sigma √2, direct ×2
   subsampling), Y-PSNR shave 2: bicubic, back-projected bicubic, the meta start
   after 1 and 10 steps, a random start after 10 steps, full ZSSR (FAST) on the
@@ -41,6 +44,7 @@ from singan_studio.metrics import psnr, psnr_y  # noqa: E402
 from singan_studio.physics import SuperResolution, add_gaussian_noise  # noqa: E402
 from singan_studio.restoration.denoiser import IDBPConfig, AdaptConfig, adapt_denoiser, idbp, load_denoiser  # noqa: E402
 from singan_studio.restoration.meta import MZSRConfig, default_kernel_g20, load_meta_init, mzsr  # noqa: E402
+from singan_studio.restoration.bm3d import bm3d  # noqa: E402
 from singan_studio.restoration.self2self import Self2SelfConfig, self2self  # noqa: E402
 from singan_studio.restoration.zssr import (FAST, OFFICIAL, OFFICIAL_GRADUAL_X2, QUALITY, ZSSRNet,  # noqa: E402
                                             back_project, factor_text, stages, train_zssr, upscale,
@@ -277,11 +281,16 @@ def bench_self2self(size: int, iterations: int, images: tuple[str, ...], dataset
         sl = (..., slice((h - size) // 2, (h + size) // 2), slice((w - size) // 2, (w + size) // 2))
         t0 = time.time()
         out = self2self(noisy[sl], config=Self2SelfConfig(iterations=iterations))
+        seconds = time.time() - t0
+        reference = bm3d(noisy[sl].clamp(0, 1), 25 / 255)  # a no-network baseline on the same crop
         rows.append([name, f"{size}x{size}", round(psnr(noisy[sl].clamp(0, 1), gt[sl]), 2),
-                     round(psnr(out, gt[sl]), 2), iterations, round(time.time() - t0, 1)])
+                     round(psnr(out, gt[sl]), 2), iterations, round(seconds, 1), round(psnr(reference, gt[sl]), 2)])
         print(rows[-1], flush=True)
-    body = markdown_table(["image", "crop", "noisy PSNR (clipped)", "Self2Self PSNR", "iterations", "seconds"],
-                          rows)
+    body = markdown_table(["image", "crop", "noisy PSNR (clipped)", "Self2Self PSNR", "iterations", "seconds",
+                           "bm3d PSNR (σ 25 given)"], rows)
+    mean = lambda i: sum(r[i] for r in rows) / len(rows)  # noqa: E731
+    body += (f"\n\nMean over {len(rows)} crop(s): noisy {mean(2):.2f}, Self2Self {mean(3):.2f}, "
+             f"bm3d {mean(6):.2f} dB.")
     if dataset == "set9":
         body += ("\n\nRGB PSNR on a centre crop of the given noisy input (8-bit, so clipped noise). "
                  "Official: 150 000 iterations, 100 averaged passes; DIP on full Set9 σ=25: 31.29 dB.")

@@ -44,9 +44,9 @@ def register(subparsers, add_common) -> dict:
                    help="network arithmetic for the DIP family, red, zssr and self2self: auto (their default; "
                         "zssr's is fp32) uses bfloat16 where the CPU or GPU has it natively, 1.3-1.7x faster")
     p.add_argument("--recipe", choices=("fast", "quality", "official", "official-gradual"), default=None,
-                   help="zssr: fast (default; ×2 in one jump, about a minute on 2 cores), quality (the official "
-                        "gradual schedule in a fifth of its time, about 3x fast's, +0.3 dB on Set5 ×2), "
-                        "official (the paper's code defaults) or official-gradual (its gradual ×2 recipe)")
+                   help="zssr: fast (default; about a minute per image), quality (the official code's gradual "
+                        "schedule run cheaply: 3-4x fast's time, +0.4 dB on Set5), official (the official code's "
+                        "defaults: one jump) or official-gradual (its gradual recipe; slow)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--uncertainty", help="dip-sgld: also save the per-pixel uncertainty map here")
     p.add_argument("-o", "--output", required=True, help="output image (a folder for several inputs)")
