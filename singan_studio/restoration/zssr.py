@@ -434,7 +434,8 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
 
 @register_method("zssr")
 def restore_zssr(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
-    """``restore(..., method="zssr")``: defaults are :data:`FAST`; pass ``config=OFFICIAL`` for the paper's."""
+    """``restore(..., method="zssr")``: defaults are :data:`FAST`; ``config=QUALITY`` for the published
+    figures, ``config=OFFICIAL`` (or another of :data:`RECIPES`) for the official code's settings."""
     cfg = make_config(ZSSRConfig, config if config is not None else FAST, overrides)
     if cfg.last is not None:  # a setting given here holds for every stage
         cfg = cfg.with_(last=make_config(ZSSRConfig, cfg.last, overrides))
