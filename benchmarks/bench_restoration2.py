@@ -42,12 +42,12 @@ from benchmarks.common import SHARED, markdown_table, record, require  # noqa: E
 from singan_studio.images import read_image  # noqa: E402
 from singan_studio.metrics import psnr, psnr_y  # noqa: E402
 from singan_studio.physics import SuperResolution, add_gaussian_noise  # noqa: E402
+from singan_studio.restoration.bm3d import bm3d  # noqa: E402
 from singan_studio.restoration.denoiser import IDBPConfig, AdaptConfig, adapt_denoiser, idbp, load_denoiser  # noqa: E402
 from singan_studio.restoration.meta import MZSRConfig, default_kernel_g20, load_meta_init, mzsr  # noqa: E402
-from singan_studio.restoration.bm3d import bm3d  # noqa: E402
 from singan_studio.restoration.self2self import Self2SelfConfig, self2self  # noqa: E402
 from singan_studio.restoration.zssr import (FAST, OFFICIAL, OFFICIAL_GRADUAL_X2, QUALITY, ZSSRNet,  # noqa: E402
-                                            back_project, factor_text, stages, train_zssr, upscale,
+                                            back_project, factor_text, recipe, stages, train_zssr, upscale,
                                             zssr_with_stats)
 
 SET5 = ("butterfly", "bird", "head", "woman", "baby")  # smallest first
@@ -99,15 +99,10 @@ def per_factor(factors: tuple[int, ...], names: tuple[str, ...], minutes: float,
     return rows
 
 
-def last_stage(cfg):
-    """The settings of a recipe's last (or only) stage."""
-    return cfg.last or cfg
-
-
 def stage_costs(cfg) -> tuple[float, float]:
     """Seconds per iteration of a recipe's intermediate stages and of its last one."""
     early = seconds_per_iteration(cfg)
-    return early, early if last_stage(cfg) == cfg else seconds_per_iteration(last_stage(cfg))
+    return early, early if cfg.last_stage() == cfg else seconds_per_iteration(cfg.last_stage())
 
 
 def run_cost(stage_iterations: list[int], costs: tuple[float, float]) -> float:
@@ -130,7 +125,7 @@ def bench_zssr_costs(repeats: int = 3) -> None:
     """Per-iteration cost of each recipe's stages, interleaved ``repeats`` times (median)."""
     recipes = [("official (128-px crops, float32)", OFFICIAL), ("FAST (64-px crops, float32)", FAST),
                ("QUALITY intermediate stages (64-px crops, bfloat16 where native)", QUALITY),
-               ("QUALITY last stage (128-px crops, float32)", last_stage(QUALITY))]
+               ("QUALITY last stage (128-px crops, float32)", QUALITY.last_stage())]
     times = {name: [] for name, _ in recipes}
     for _ in range(repeats):
         for name, cfg in recipes:
@@ -187,7 +182,7 @@ def bench_zssr(minutes: float, cfg, names: tuple[str, ...] = SET5, factors: tupl
                                        "s per image", "iterations per image (all stages)",
                                        "share of the official gradual run (mean)", "(worst image)",
                                        "share of the official one-jump worst case"], summary)
-    last = last_stage(cfg)
+    last = cfg.last_stage()
     body += (f"\n\nY-PSNR (BT.601), border of `factor` px shaved. "
              f"Settings: crop {cfg.crop} ({last.crop} in the last stage), width {cfg.width}, precision "
              f"{cfg.precision} ({last.precision} in the last stage), {cfg.warp_share:g} of the fathers warped, "
@@ -208,7 +203,7 @@ def bench_zssr_official(name: str, factor: int, cfg, official=OFFICIAL) -> None:
     how = gradual_text([factor], official)
     runs = [run_zssr(name, factor, official), run_zssr(name, factor, cfg)]
     rows = [[f"official (128-px crops, ≤3000 it per stage, {how})"] + runs[0][2:6],
-            [f"ours (crop {cfg.crop}, {last_stage(cfg).crop} in the last stage, ≤{cfg.iterations} it per stage, "
+            [f"ours (crop {cfg.crop}, {cfg.last_stage().crop} in the last stage, ≤{cfg.iterations} it per stage, "
              f"{gradual_text([factor], cfg)})"] + runs[1][2:6]]
     official_it, costs = seconds_per_iteration(official), stage_costs(cfg)
     fast_it = run_cost(runs[1][6], costs) / runs[1][4]
@@ -412,13 +407,10 @@ def main() -> int:
     sections = args.only or ["zssr", "mzsr", "self2self", "idbp"]
     gradual = None if args.zssr_gradual is None else tuple(
         f for g in args.zssr_gradual for f in (OFFICIAL_GRADUAL_X2.gradual if g == "official" else [g]))
-    changes = {k: v for k, v in dict(iterations=args.zssr_iters, crop=args.zssr_crop,
-                                     precision=args.zssr_precision, gradual=gradual).items() if v is not None}
+    changes = dict(iterations=args.zssr_iters, crop=args.zssr_crop, precision=args.zssr_precision, gradual=gradual)
     if args.zssr_windows == "official":
         changes.update({k: getattr(OFFICIAL, k) for k in ("min_iters", "test_every", "slope_range")})
-    cfg = (QUALITY if args.zssr_recipe == "quality" else FAST).with_(**changes)
-    if cfg.last is not None:  # as in restore(): a setting given holds for every stage
-        cfg = cfg.with_(last=cfg.last.with_(**{k: v for k, v in changes.items() if k != "gradual"}))
+    cfg = recipe(QUALITY if args.zssr_recipe == "quality" else FAST, **changes)  # as restore(): every stage
     if "zssr" in sections:
         bench_zssr(args.minutes, cfg, tuple(args.zssr_names), tuple(args.zssr_factors))
     if "zssr-official" in sections:

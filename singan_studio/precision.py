@@ -64,6 +64,16 @@ def resolve(precision: str, device: torch.device) -> torch.dtype:
     return torch.float32
 
 
+def plain_conv_layout(device: torch.device) -> torch.memory_format:
+    """The weight layout for stacks of plain 3x3 convolutions (ZSSR, Self2Self) on ``device``.
+
+    Channels-last on CPU, where oneDNN ran them 1.2x faster in float32 and about
+    2x faster in bfloat16 (AMX) here; the default layout elsewhere. (DIP's network,
+    with its up-sampling and normalisation, measured slower channels-last.)
+    """
+    return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
 def autocast(device: torch.device, dtype: torch.dtype):
     """Context running convolutions in ``dtype`` (a no-op for float32)."""
     if dtype == torch.float32:

@@ -187,6 +187,10 @@ class ZSSRConfig:
     def with_(self, **changes) -> "ZSSRConfig":
         return replace(self, **changes)
 
+    def last_stage(self) -> "ZSSRConfig":
+        """The settings of the last (or only) stage."""
+        return self.last or self
+
 
 #: The official recipe (float32, as the official code), and our CPU-friendly default: 64-px crops (an iteration costs
 #: 0.36-0.42 of an official one here), at most 1200 iterations, shorter learning-rate
@@ -340,10 +344,8 @@ def train_zssr(lr_img: torch.Tensor, factor: Factor, kernel: Kernel = None,
     torch.manual_seed(seed)
     if net is None:
         net = ZSSRNet(lr_img.shape[1], config.width, config.depth)
-    # Channels-last weights make oneDNN's convolutions 10-20 % faster here (64- and 128-px
-    # crops); the plain layout comes back at the end, as saving needs contiguous tensors.
-    layout = torch.channels_last if lr_img.device.type == "cpu" else torch.contiguous_format
-    net = net.to(lr_img.device, memory_format=layout).train()
+    # The plain layout comes back at the end: saving needs contiguous tensors.
+    net = net.to(lr_img.device, memory_format=precision.plain_conv_layout(lr_img.device)).train()
     fwd = precision.wrap(net, config.precision)
     gen = torch.Generator().manual_seed(seed)
     sampler = _FatherSampler(sources or [lr_img], factor, kernel, config, gen)
@@ -421,7 +423,7 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
         # Gradual SR: each stage's output joins the fathers of the next ones.
         last = i == len(factors) - 1
         stage_kernel = kernel if last else None  # a blur kernel describes the full factor only
-        stage_config = (config.last or config) if last else config
+        stage_config = config.last_stage() if last else config
         net = train_zssr(lr_img, f, stage_kernel, stage_config, net=net, seed=seed + i, sources=sources,
                          progress=progress, stage=f"ZSSR ×{factor_text(f)} ({i + 1}/{len(factors)})")
         iterations.append(net.stats["iterations"])
@@ -432,13 +434,20 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
     return out, {"iterations": iterations}
 
 
+def recipe(config: ZSSRConfig, **overrides) -> ZSSRConfig:
+    """``config`` with ``overrides`` (``None`` values skipped, names checked) for every stage, ``last`` included."""
+    cfg = make_config(ZSSRConfig, config, overrides)
+    if cfg.last is not None:
+        stage = {k: v for k, v in overrides.items() if k not in ("gradual", "last")}
+        cfg = cfg.with_(last=make_config(ZSSRConfig, cfg.last, stage))
+    return cfg
+
+
 @register_method("zssr")
 def restore_zssr(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
     """``restore(..., method="zssr")``: defaults are :data:`FAST`; ``config=QUALITY`` for the published
     figures, ``config=OFFICIAL`` (or another of :data:`RECIPES`) for the official code's settings."""
-    cfg = make_config(ZSSRConfig, config if config is not None else FAST, overrides)
-    if cfg.last is not None:  # a setting given here holds for every stage
-        cfg = cfg.with_(last=make_config(ZSSRConfig, cfg.last, overrides))
+    cfg = recipe(config if config is not None else FAST, **overrides)
     factor, kernel = sr_setting(operator)
     out, stats = zssr_with_stats(y, factor, kernel, cfg, seed, for_restore(progress))
     return RestoreResult(out, "zssr", sum(stats["iterations"]), 0.0)
