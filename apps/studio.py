@@ -462,10 +462,12 @@ def animate_tab(ws, model_dd, scale_sliders):
 
 
 RESTORE_TASKS = ["denoise", "inpaint", "super-resolve", "deblur"]
+ZSSR_RECIPES = ["fast", "quality"]  # the others in zssr.RECIPES take tens of minutes per photo on a CPU
 
 
 def restore_tab(ws, model_dd):
     from singan_studio.restoration import available_methods, restore
+    from singan_studio.restoration.zssr import RECIPES
 
     flags = webapp.CancelFlags()
     with gr.Row():
@@ -482,6 +484,7 @@ def restore_tab(ws, model_dd):
             task = gr.Radio(RESTORE_TASKS, value="denoise", label="Task")
             methods = available_methods()
             method = gr.Dropdown(methods, value="dip" if "dip" in methods else methods[0], label="Method",
+                                 elem_id="restore-method",
                                  info="dip: Deep Image Prior; fill (inpaint, seconds, no network): interpolation and "
                                       "patch averages; bm3d (denoise, seconds, no network): block matching; "
                                       "dip-guided: DIP refining fill or bm3d (scattered missing pixels, not "
@@ -489,15 +492,19 @@ def restore_tab(ws, model_dd):
             factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
             blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
             sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
-            iterations = gr.Slider(50, 3000, value=400, step=50, label="Iterations (more: slower, cleaner)")
+            iterations = gr.Slider(50, 3000, value=400, step=50, label="Iterations (more: slower, cleaner)",
+                                   elem_id="restore-iterations")
+            recipe = gr.Radio(ZSSR_RECIPES, value="fast", label="ZSSR recipe", visible=False,
+                              elem_id="restore-recipe", info="fast: about a minute; quality: the published Set5 figures, 3-4x the time. "
+                                   "Iterations cap each stage; training stops earlier by itself.")
             with gr.Row():
                 btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="restore-stop")
     result = _image_out("Restored", "restore-out", height=380)
 
     @user_errors
-    def run(value, task_name, method_name, f, width, noise, iters, model_name, request: gr.Request,
-            progress=gr.Progress()):
+    def run(value, task_name, method_name, f, width, noise, iters, model_name, zssr_recipe="fast",
+            request: gr.Request = None, progress=gr.Progress()):
         rgb, painted = webapp.editor_image_and_mask(value, need_mask=False)
         y, notes = webapp.array_to_tensor(rgb, webapp.MAX_RESTORE_SIDE)
         known = None
@@ -514,6 +521,10 @@ def restore_tab(ws, model_dd):
             extra = {"sigma": float(noise) or None}
         elif method_name == "iagan":
             extra = {"model": str(ws.entry(model_name).path), "iterations": int(iters)}
+        elif method_name == "zssr":
+            if zssr_recipe not in ZSSR_RECIPES:
+                raise StudioError(f"unknown ZSSR recipe {zssr_recipe!r}; choose {', '.join(ZSSR_RECIPES)}")
+            extra = {"sigma": float(noise) or None, "iterations": int(iters), "config": RECIPES[zssr_recipe]}
         else:
             extra = {"sigma": float(noise) or None, "iterations": int(iters)}
         _notify(notes)
@@ -533,8 +544,15 @@ def restore_tab(ws, model_dd):
         if not flags.cancel(request.session_hash if request else None):
             gr.Warning("No restoration of yours is running.")
 
-    btn.click(run, [editor, task, method, factor, blur, sigma, iterations, model_dd], result, api_name="restore",
-              concurrency_id="restore", concurrency_limit=1)
+    def pick_method(name):
+        # ZSSR stops by its own learning-rate rule: the slider is a per-stage cap, so start it at the recipe's.
+        if name == "zssr":
+            return gr.update(visible=True), gr.update(value=RECIPES["fast"].iterations)
+        return gr.update(visible=False), gr.update()
+
+    method.change(pick_method, method, [recipe, iterations], queue=False)
+    btn.click(run, [editor, task, method, factor, blur, sigma, iterations, model_dd, recipe], result,
+              api_name="restore", concurrency_id="restore", concurrency_limit=1)
     stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
 
 

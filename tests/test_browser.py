@@ -156,6 +156,17 @@ def test_paint_on_the_canvas_gives_an_image(page, tiny_model_path):
     assert_stayed_local(page)
 
 
+def test_picking_zssr_shows_its_recipes(page):
+    screenshots.open_tab(page, "Restore")
+    assert not page.locator("#restore-recipe").is_visible()
+    page.locator("#restore-method input").click()
+    page.get_by_role("option", name="zssr", exact=True).click()
+    page.locator("#restore-recipe").wait_for(state="visible", timeout=10_000)
+    assert page.locator("#restore-recipe").get_by_label("quality").count() == 1
+    # ZSSR stops by itself: the slider becomes a per-stage cap at the fast recipe's.
+    assert page.locator("#restore-iterations input[type=number]").input_value() == "1200"
+
+
 def test_screenshot_of_every_tab(page, tmp_path):
     saved = screenshots.screenshot_tabs(page, tmp_path, actions=False)
     assert {p.name for p in saved} == {f"studio_{k}.png" for k in screenshots.TABS}

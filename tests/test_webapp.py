@@ -368,6 +368,26 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
         job.result(timeout=30)
 
 
+def test_restore_zssr_recipe(app, tmp_path, monkeypatch):
+    from singan_studio.restoration import zssr
+
+    client = Client(app[1], verbose=False, download_files=str(tmp_path))
+    used, real = [], zssr.zssr_with_stats
+    monkeypatch.setattr(zssr, "zssr_with_stats", lambda y, f, k, cfg, *a, **kw: used.append(cfg) or real(y, f, k, cfg,
+                                                                                                        *a, **kw))
+    value = editor_value(tmp_path, tiny_array(24))
+    out = read(client.predict(value, "super-resolve", "zssr", 2, 1.6, 0, 50, "demo", "quality", api_name="/restore"))
+    assert out.shape == (48, 64, 3) and out.std() > 5
+    # QUALITY's schedule and last stage, with the slider capping every stage.
+    assert used[-1].gradual == "anisotropic" and used[-1].last.crop == 128
+    assert used[-1].iterations == used[-1].last.iterations == 50
+    client.predict(value, "super-resolve", "zssr", 2, 1.6, 0, 50, "demo", api_name="/restore")
+    assert used[-1].gradual is None and used[-1].last is None  # FAST when no recipe is sent
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(value, "super-resolve", "zssr", 2, 1.6, 0, 50, "demo", "official", api_name="/restore")
+
+
+
 def test_serve_command_is_registered():
     from singan_studio import cli, cli_serve
 
