@@ -125,7 +125,7 @@ def bench_zssr_costs(repeats: int = 3) -> None:
     """Per-iteration cost of each recipe's stages, interleaved ``repeats`` times (median)."""
     recipes = [("official (128-px crops, float32)", OFFICIAL), ("FAST (64-px crops, float32)", FAST),
                ("QUALITY intermediate stages (64-px crops, bfloat16 where native)", QUALITY),
-               ("QUALITY last stage (128-px crops, float32)", QUALITY.last_stage())]
+               ("QUALITY last stage (128-px crops, bfloat16 where native)", QUALITY.last_stage())]
     times = {name: [] for name, _ in recipes}
     for _ in range(repeats):
         for name, cfg in recipes:

@@ -122,7 +122,7 @@ def test_quality_recipe_beats_bicubic_with_its_own_last_stage_settings(monkeypat
     lr = imresize(hr, scale=0.5)
     small = dict(width=16, iterations=40, test_every=10, min_iters=20, slope_range=20)
     cfg = QUALITY.with_(crop=16, gradual=((1.0, 1.5), (1.5, 1.0)), precision="bf16", **small,
-                        last=QUALITY.last.with_(crop=32, **small))
+                        last=QUALITY.last.with_(crop=32, precision="fp32", **small))
     sr, stats = zssr_with_stats(lr, 2, config=cfg)
     assert seen == [((1.0, 1.5), 16, "bf16"), ((1.5, 1.0), 16, "bf16"), (2, 32, "fp32")]
     assert psnr(sr, hr, 2) > psnr(imresize(lr, scale=2), hr, 2)

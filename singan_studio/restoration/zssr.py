@@ -124,10 +124,9 @@ class ZSSRConfig:
     last: the settings of the last (or only) stage, the one that makes the
         output, where they differ from the intermediate stages' (``None``: they
         do not; its own ``gradual`` and ``last`` are ignored). The intermediate
-        stages only seed the next ones, so :data:`QUALITY` runs them cheaply
-        (64-px crops, bfloat16) and the last one on 128-px crops in float32:
-        +0.17-0.28 dB on Set5 ×2 over 64-px crops for 1.5x the time
-        (benchmarks/RESULTS.md).
+        stages only seed the next ones, so :data:`QUALITY` runs them on 64-px
+        crops and the last one on 128-px crops: +0.17-0.28 dB on Set5 ×2 over
+        64-px crops (benchmarks/RESULTS.md).
     lr: initial Adam learning rate (official 1e-3); divided by 10 when the
         fitted slope of the reconstruction error is within ``slope_std_ratio``
         standard errors of zero, at most every ``min_iters`` iterations;
@@ -148,10 +147,12 @@ class ZSSRConfig:
     ensemble: 8-way flip/rotation self-ensemble with median (official on).
     precision: "fp32" (the default), or "auto" / "bf16" to train in bfloat16
         where it is native (see :mod:`singan_studio.precision`); inference is
-        float32. Not "auto" by default because ZSSR is the one method where
-        bfloat16 cost quality here: an iteration is 1.56x faster, but on
-        butterfly x2 the run ended 0.14 dB lower (33.19 vs 33.33 dB, the
-        learning-rate rule never reached its floor before the cap).
+        float32. Not "auto" for :data:`FAST`: with its short learning-rate
+        windows an iteration is 1.56x faster, but on butterfly x2 the run
+        ended 0.14 dB lower (33.19 vs 33.33 dB, the rule never reached its
+        floor before the cap). With the official windows (:data:`QUALITY`)
+        bfloat16 matched float32 (×4: 27.39 / 29.36 dB on butterfly / woman
+        both ways) at 0.27 of the cost per iteration on 128-px crops.
     gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4; each
         stage's output joins the training images of the next. ``None`` (the
         default) picks them: every power of two at most ``factor / 1.5``, so ×3
@@ -203,13 +204,13 @@ OFFICIAL = ZSSRConfig(gradual=(), precision="fp32")
 #: (vertical, horizontal), then ×2.
 OFFICIAL_GRADUAL_X2 = OFFICIAL.with_(gradual=((1.0, 1.5), (1.5, 1.0), (1.5, 1.5), (1.5, 2.0), (2.0, 1.5)))
 FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
-#: Our answer to OFFICIAL_GRADUAL_X2 at any factor: the same one-axis-then-both schedule,
-#: the intermediate stages on 64-px crops in bfloat16 where it is native (an iteration
-#: costs 0.08 of an official one here) with the official learning-rate windows, and the
-#: last stage, which makes the output, FAST's on 128-px crops in float32.
-QUALITY = FAST.with_(gradual="anisotropic", precision="auto", min_iters=OFFICIAL.min_iters,
-                     test_every=OFFICIAL.test_every, slope_range=OFFICIAL.slope_range,
-                     last=FAST.with_(crop=128))
+#: Our answer to OFFICIAL_GRADUAL_X2 at any factor: the same one-axis-then-both schedule
+#: with the official learning-rate windows, in bfloat16 where it is native; the
+#: intermediate stages on 64-px crops (an iteration costs 0.06 of an official one here),
+#: the last stage, which makes the output, on 128-px crops (0.27).
+_QUALITY_STAGES = FAST.with_(gradual="anisotropic", precision="auto", min_iters=OFFICIAL.min_iters,
+                             test_every=OFFICIAL.test_every, slope_range=OFFICIAL.slope_range)
+QUALITY = _QUALITY_STAGES.with_(last=_QUALITY_STAGES.with_(crop=128))
 #: Recipes by name (the CLI's ``--recipe``); "official-gradual" is OFFICIAL_GRADUAL_X2 at ×2.
 RECIPES = {"fast": FAST, "quality": QUALITY, "official": OFFICIAL,
            "official-gradual": OFFICIAL.with_(gradual="anisotropic")}
