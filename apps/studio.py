@@ -495,7 +495,8 @@ def restore_tab(ws, model_dd):
             iterations = gr.Slider(50, 3000, value=400, step=50, label="Iterations (more: slower, cleaner)",
                                    elem_id="restore-iterations")
             recipe = gr.Radio(ZSSR_RECIPES, value="fast", label="ZSSR recipe", visible=False,
-                              elem_id="restore-recipe", info="fast: about a minute; quality: the published Set5 figures, 3-4x the time. "
+                              elem_id="restore-recipe",
+                              info="fast: about a minute; quality: the published Set5 figures, 2-4x the time. "
                                    "Iterations cap each stage; training stops earlier by itself.")
             with gr.Row():
                 btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")

@@ -125,7 +125,7 @@ def bench_zssr_costs(repeats: int = 3) -> None:
     """Per-iteration cost of each recipe's stages, interleaved ``repeats`` times (median)."""
     recipes = [("official (128-px crops, float32)", OFFICIAL), ("FAST (64-px crops, float32)", FAST),
                ("QUALITY intermediate stages (64-px crops, bfloat16 where native)", QUALITY),
-               ("QUALITY last stage (128-px crops, bfloat16 where native)", QUALITY.last_stage())]
+               ("QUALITY last stage (192-px crops, bfloat16 where native)", QUALITY.last_stage())]
     times = {name: [] for name, _ in recipes}
     for _ in range(repeats):
         for name, cfg in recipes:
@@ -217,7 +217,7 @@ def bench_zssr_official(name: str, factor: int, cfg, official=OFFICIAL) -> None:
     record(f"ZSSR, official recipe vs ours on {name} ×{factor} ({how})", body, SHARED_NOTE)
 
 
-def bench_mzsr(minutes: float, zssr_images: int, zssr_cfg) -> None:
+def bench_mzsr(minutes: float, zssr_images: int, zssr_cfg, zssr_name: str = "fast") -> None:
     kernel = default_kernel_g20()
     init = load_meta_init()
     t_start, rows = time.time(), []
@@ -250,7 +250,8 @@ def bench_mzsr(minutes: float, zssr_images: int, zssr_cfg) -> None:
     means = ["mean"] + [round(sum(r[i] for r in rows) / len(rows), 2) if all(r[i] != "-" for r in rows) else "-"
                         for i in range(1, len(rows[0]))]
     body = markdown_table(["image", "bicubic", "bicubic + back-projection", "meta 1 step", "s", "meta 10 steps",
-                           "s", "random start 10 steps", f"ZSSR (≤{zssr_cfg.iterations} it)", "s"], rows + [means])
+                           "s", "random start 10 steps",
+                           f"ZSSR {zssr_name} (≤{zssr_cfg.iterations} it per stage)", "s"], rows + [means])
     body += (f"\n\nY-PSNR, shave 2; back-projection: {MZSRConfig().back_projection} iterations with the "
              "g20 kernel, on every column but bicubic. Published (all of Set5, g20): bicubic 28.73, ZSSR 34.90, "
              "MZSR 1 step 35.20, 10 steps 36.05 (no back-projection). Our start is a 32-channel net "
@@ -419,7 +420,7 @@ def main() -> int:
     if "zssr-costs" in sections:
         bench_zssr_costs()
     if "mzsr" in sections:
-        bench_mzsr(args.minutes, args.zssr_images, cfg)
+        bench_mzsr(args.minutes, args.zssr_images, cfg, args.zssr_recipe)
     if "self2self" in sections:
         images = args.s2s_images or (["F16"] if args.s2s_set == "set9" else ["test001"])
         bench_self2self(args.s2s_size, args.s2s_iterations, tuple(images), args.s2s_set)

@@ -379,7 +379,7 @@ def test_restore_zssr_recipe(app, tmp_path, monkeypatch):
     out = read(client.predict(value, "super-resolve", "zssr", 2, 1.6, 0, 50, "demo", "quality", api_name="/restore"))
     assert out.shape == (48, 64, 3) and out.std() > 5
     # QUALITY's schedule and last stage, with the slider capping every stage.
-    assert used[-1].gradual == "anisotropic" and used[-1].last.crop == 128
+    assert used[-1].gradual == "anisotropic" and used[-1].last.crop == 192
     assert used[-1].iterations == used[-1].last.iterations == 50
     client.predict(value, "super-resolve", "zssr", 2, 1.6, 0, 50, "demo", api_name="/restore")
     assert used[-1].gradual is None and used[-1].last is None  # FAST when no recipe is sent

@@ -125,8 +125,8 @@ class ZSSRConfig:
         output, where they differ from the intermediate stages' (``None``: they
         do not; its own ``gradual`` and ``last`` are ignored). The intermediate
         stages only seed the next ones, so :data:`QUALITY` runs them on 64-px
-        crops and the last one on 128-px crops: +0.17-0.28 dB on Set5 ×2 over
-        64-px crops (benchmarks/RESULTS.md).
+        crops and the last one on 192-px crops (128 px gained 0.17-0.28 dB on
+        Set5 ×2 over 64, 192 another 0.06 dB at ×4; benchmarks/RESULTS.md).
     lr: initial Adam learning rate (official 1e-3); divided by 10 when the
         fitted slope of the reconstruction error is within ``slope_std_ratio``
         standard errors of zero, at most every ``min_iters`` iterations;
@@ -206,11 +206,11 @@ OFFICIAL_GRADUAL_X2 = OFFICIAL.with_(gradual=((1.0, 1.5), (1.5, 1.0), (1.5, 1.5)
 FAST = ZSSRConfig(crop=64, iterations=1200, min_iters=150, test_every=25, slope_range=150)
 #: Our answer to OFFICIAL_GRADUAL_X2 at any factor: the same one-axis-then-both schedule
 #: with the official learning-rate windows, in bfloat16 where it is native; the
-#: intermediate stages on 64-px crops (an iteration costs 0.06 of an official one here),
-#: the last stage, which makes the output, on 128-px crops (0.27).
+#: intermediate stages on 64-px crops (an iteration costs 0.065 of an official one here),
+#: the last stage, which makes the output, on 192-px crops (0.51; Set5 ×4: +0.06 dB over 128).
 _QUALITY_STAGES = FAST.with_(gradual="anisotropic", precision="auto", min_iters=OFFICIAL.min_iters,
                              test_every=OFFICIAL.test_every, slope_range=OFFICIAL.slope_range)
-QUALITY = _QUALITY_STAGES.with_(last=_QUALITY_STAGES.with_(crop=128))
+QUALITY = _QUALITY_STAGES.with_(last=_QUALITY_STAGES.with_(crop=192))
 #: Recipes by name (the CLI's ``--recipe``); "official-gradual" is OFFICIAL_GRADUAL_X2 at ×2.
 RECIPES = {"fast": FAST, "quality": QUALITY, "official": OFFICIAL,
            "official-gradual": OFFICIAL.with_(gradual="anisotropic")}
