@@ -152,7 +152,7 @@ class ZSSRConfig:
         ended 0.14 dB lower (33.19 vs 33.33 dB, the rule never reached its
         floor before the cap). With the official windows (:data:`QUALITY`)
         bfloat16 matched float32 (×4: 27.39 / 29.36 dB on butterfly / woman
-        both ways) at 0.27 of the cost per iteration on 128-px crops.
+        both ways) at about a quarter of the cost per iteration (128-px crops).
     gradual: intermediate factors for gradual SR, e.g. (2.0,) before 4; each
         stage's output joins the training images of the next. ``None`` (the
         default) picks them: every power of two at most ``factor / 1.5``, so ×3
