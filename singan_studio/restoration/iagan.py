@@ -42,13 +42,18 @@ class IAGANConfig:
     adapt_steps, adapt_lr: stage 2, generators and noise maps together.
     z_weight: weight of the Gaussian prior ``mean(z²)`` on the noise maps.
     back_projection: apply the final back-projection step.
+
+    The adaptation defaults (1000 steps at 1e-3) beat 200 steps at 2e-4 in all
+    four cases measured (SR ×2 / ×4, a large hole; benchmarks/RESULTS.md):
+    the pyramid's start places textures plausibly, not where the observation
+    has them, and a timid adaptation keeps them there.
     """
 
     model: str = ""
     z_steps: int = 300
     z_lr: float = 0.03
-    adapt_steps: int = 300
-    adapt_lr: float = 2e-4
+    adapt_steps: int = 1000
+    adapt_lr: float = 1e-3
     z_weight: float = 1e-3
     back_projection: bool = True
 
