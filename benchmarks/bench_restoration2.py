@@ -15,14 +15,15 @@ is spent; every table says which images were run):
 * ``zssr-costs``: the cost of an iteration of each recipe and stage.
 * ``mzsr``: ``MZSR_examples`` g20 inputs (Set5, Gaussian sigma √2, direct ×2
   subsampling), Y-PSNR shave 2: bicubic, back-projected bicubic, the meta start
-  after 1 and 10 steps, a random start after 10 steps, full ZSSR (FAST) on the
-  first ``--zssr-images`` image(s).
+  after 1 and 10 steps, a random start after 10 steps, full ZSSR (FAST, or
+  ``--zssr-recipe``) on the first ``--zssr-images`` image(s).
 * ``self2self``: Set9 σ=25 (``Set9_DIP_denoising``), a centre crop of the
   given noisy input, RGB PSNR; or (``--s2s-set bsd68``) BSD68 grey images with
   seeded, unclipped σ=25 noise.
 * ``idbp``: Set5 MATLAB-bicubic SR (``--zssr-factors``), frozen shipped denoiser vs adapted.
-* ``iagan``: SR ×4 of the right half of a SinGAN image by a pyramid trained
-  on its left half (same scene, other content), against DIP.
+* ``iagan``: SR ×2 / ×4 or a large hole (``--iagan-task``) in the right half of a
+  SinGAN image, by a pyramid trained on its left half (same scene, other
+  content), against DIP.
 
     nice -n 10 python benchmarks/bench_restoration2.py --only zssr --minutes 8
 """
@@ -358,15 +359,15 @@ def bench_iagan(image: str, height: int, dip_iterations: int, task: str) -> None
         op = Inpainting(mask)
     y = op.A(right)
     t0 = time.time()
-    x_iagan = iagan(y, op, model, IAGANConfig())
+    icfg = IAGANConfig()
+    x_iagan = iagan(y, op, model, icfg)
     t_iagan = time.time() - t0
     res = restore(y, op, method="dip", device="cpu", iterations=dip_iterations)
     baseline = upscale(y, right.shape[-2:]) if task.startswith("sr") else y
     rows = [["bicubic" if task.startswith("sr") else "input", round(psnr(baseline.clamp(0, 1), right), 2), "-"],
             [f"DIP ({dip_iterations} it)", round(psnr(res.image, right), 2), round(res.seconds, 1)],
-            [f"IAGAN on a pyramid of the left half ({IAGANConfig().z_steps} + {IAGANConfig().adapt_steps} it)",
-             round(psnr(x_iagan, right), 2),
-             round(t_iagan, 1)]]
+            [f"IAGAN on a pyramid of the left half ({icfg.z_steps} + {icfg.adapt_steps} it)",
+             round(psnr(x_iagan, right), 2), round(t_iagan, 1)]]
     body = markdown_table(["method", "RGB PSNR", "seconds"], rows)
     body += (f"\n\n`{image}` resized to {height} px high; the pyramid ({cfg.iters} it per scale, "
              f"{t_train:.0f} s) is trained on the left half, the right half ({right.shape[-1]}x{height}) is "

@@ -7,9 +7,9 @@ bfloat16 under autocast halves the time of a step, while weights, Adam's
 state, losses and the returned images stay in float32. Measured here
 (benchmarks/RESULTS.md): a DIP step is 1.3-1.7x faster and its runs land
 within 0.1 dB of float32 (SR x4 -0.10, denoising +0.03); ZSSR's iteration is
-1.6x faster (3.3x with channels-last weights) but a one-jump run ended 0.14 dB
-lower, so ZSSR defaults to float32 and its QUALITY recipe uses bfloat16 for the
-intermediate stages of gradual SR only.
+1.6x faster (3.3x with channels-last weights); with FAST's short learning-rate
+windows a run ended 0.14 dB lower, so FAST trains in float32, while QUALITY
+(the official windows, where bfloat16 matched float32) uses it in every stage.
 
 ``precision`` settings: ``"auto"`` (bfloat16 where it is native, float32
 elsewhere), ``"bf16"`` (always; slow where emulated) or ``"fp32"``.

@@ -296,6 +296,13 @@ def test_cli_restore_runs_zssr_and_mzsr(tmp_path, capsys):
                  "--recipe", "quality", "-o", str(tmp_path / "x.png"), "--quiet", "--device", "cpu"])
     assert code == 2 and "--recipe is for --method zssr" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+    # The CLI spells the recipes out (no torch import to build its parser): keep them in step.
+    from singan_studio.cli import build_parser
+    from singan_studio.restoration.zssr import RECIPES
+
+    restore_cmd = build_parser()._subparsers._group_actions[0].choices["restore"]
+    recipe_opt = next(a for a in restore_cmd._actions if a.dest == "recipe")
+    assert sorted(recipe_opt.choices) == sorted(RECIPES)
 
 
 def test_cli_restore_runs_iagan_with_a_model_and_names_a_missing_one(tmp_path, tiny_model_path, capsys):
