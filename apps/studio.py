@@ -83,9 +83,10 @@ def _notify(notes):
         gr.Info(note)
 
 
-def _scale_slider(sliders, default=0.0, label="Start scale",
+def _scale_slider(sliders, default=None, label="Start scale",
                   info="0 = most freedom; higher keeps more of the input"):
-    """A start-scale slider whose range follows the selected model (``default``: a fraction of it)."""
+    """A start-scale slider whose range follows the selected model (``default``: a fraction of
+    it; None: the model's own default start scale, measured after training)."""
     slider = gr.Slider(0, 8, value=0, step=1, label=label, info=info)
     sliders.append((slider, default))
     return slider
@@ -212,7 +213,8 @@ def generate_tab(ws, model_dd, scale_sliders):
             seed = gr.Number(0, precision=0, label="Seed", info="same seed, same images")
             width = gr.Slider(0.5, 3, value=1, step=0.25, label="Width (× the training image)")
             height = gr.Slider(0.5, 3, value=1, step=0.25, label="Height (× the training image)")
-            start = _scale_slider(scale_sliders)
+            start = _scale_slider(scale_sliders, info="0 = most freedom; higher keeps more of the "
+                                  "input; set to the model's measured default")
             btn = gr.Button("Generate", variant="primary", elem_id="gen-btn")
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Samples (click one to keep it)", columns=3, format="png",
@@ -778,7 +780,8 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
             text = (f"**{html.escape(name)}** ({kind}): {w}×{h} px, "
                     f"{model.trained_scales}/{model.n_scales} scales trained")
             return (text, f"```\n{model.describe()}\n```",
-                    *[gr.Slider(maximum=top, value=round(top * frac)) for _, frac in scale_sliders])
+                    *[gr.Slider(maximum=top, value=model.default_start_scale if frac is None else round(top * frac))
+                      for _, frac in scale_sliders])
 
         def refresh(name):
             choices = ws.names()

@@ -23,10 +23,22 @@ def require(path: Path) -> Path:
     return path
 
 
+def cpu_model() -> str:
+    """The CPU's model name (lscpu's line; the platform string says little on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_model()
     gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return (f"{os.cpu_count()}-core {cpu} CPU{gpu}, torch {torch.__version__}, "
+    isa = torch.backends.cpu.get_cpu_capability()
+    return (f"{os.cpu_count()}-core {cpu} CPU (torch capability {isa}){gpu}, torch {torch.__version__}, "
             f"{torch.get_num_threads()} thread(s), OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'default')}")
 
 

@@ -15,12 +15,13 @@ import singan_studio as ss
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# Where the layout matters (an object, not a texture), start one scale up.
-START_SCALE = {"hubble": 0, "coffee": 1, "tissue": 0}
+DEMOS = ["coffee", "hubble", "tissue"]
 
 
-def row(model: ss.Pyramid, start_scale: int, height: int = 150) -> torch.Tensor:
-    """Training image, three samples, and one sample twice as wide, at one height."""
+def row(model: ss.Pyramid, height: int = 150) -> torch.Tensor:
+    """Training image, three samples, and one sample twice as wide, at one height, all
+    from the model's own default start scale (measured after training)."""
+    start_scale = model.default_start_scale
     tiles = [model.real, model.sample(3, start_scale=start_scale, seed=0),
              model.sample(1, scale=(1.0, 2.0), start_scale=start_scale, seed=10)]
     out = []
@@ -37,8 +38,8 @@ def row(model: ss.Pyramid, start_scale: int, height: int = 150) -> torch.Tensor:
 
 
 def main() -> None:
-    paths = [ROOT / "checkpoints" / f"{name}.safetensors" for name in START_SCALE]
-    rows = [row(ss.load(p, "cpu"), START_SCALE[p.stem]) for p in paths if p.exists()]
+    paths = [ROOT / "checkpoints" / f"{name}.safetensors" for name in DEMOS]
+    rows = [row(ss.load(p, "cpu")) for p in paths if p.exists()]
     width = max(r.shape[-1] for r in rows)
     rows = [F.pad(r, (0, width - r.shape[-1]), value=1.0) for r in rows]
     grid = torch.cat([torch.cat([r, torch.ones(1, 3, 4, width)], dim=-2) for r in rows], dim=-2)[..., :-4, :]

@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--size", type=_size, help="output size WxH in pixels")
     g.add_argument("--scale-w", type=_positive_float, default=None, help="width factor vs the training image")
     p.add_argument("--scale-h", type=_positive_float, default=None, help="height factor vs the training image")
-    p.add_argument("--start-scale", type=int, default=0,
-                   help="0 = most diverse; higher keeps more of the training image's layout")
+    p.add_argument("--start-scale", type=int, default=None,
+                   help="0 = most diverse; higher keeps more of the training image's layout "
+                        "(default: the model's own, measured after training; `info` shows it)")
     _add_common(p)
 
     p = sub.add_parser("info", help="describe a model file")
@@ -216,12 +217,13 @@ def cmd_sample(args) -> int:
     seed = resolve_seed(args.seed)
 
     def process(model, out_dir: Path) -> str:
-        model.check_start_scale(args.start_scale)
-        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=args.start_scale, seed=seed)
+        start = model.default_start_scale if args.start_scale is None else args.start_scale
+        model.check_start_scale(start)
+        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=start, seed=seed)
         for k in range(args.n):
             save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
         h, w = batch.shape[-2:]
-        return f"{args.n} samples {w}x{h} (seeds {seed}..{seed + args.n - 1})"
+        return f"{args.n} samples {w}x{h} from start scale {start} (seeds {seed}..{seed + args.n - 1})"
 
     return _batch(args, process)
 

@@ -18,6 +18,7 @@ import torch.nn as nn
 
 from .config import TrainConfig
 from .errors import StudioError
+from .layout import patch_layout
 from .networks import ScaleGenerator
 from .patches import PatchDiscriminator
 from .resize import imresize
@@ -128,6 +129,30 @@ class Pyramid(nn.Module):
         out = [(max(1, round(sh * rh)), max(1, round(sw * rw))) for sh, sw in self.sizes[:-1]]
         return out + [tuple(size)]
 
+    @property
+    def default_start_scale(self) -> int:
+        """The start scale :meth:`sample` uses when none is given: measured after
+        training (see :mod:`singan_studio.start_scale`), 0 for older models."""
+        chosen = self.meta.get("start_scale")
+        value = chosen.get("default", 0) if isinstance(chosen, dict) else 0
+        if isinstance(value, bool) or not isinstance(value, int):
+            value = 0  # a hand-edited or foreign file: fall back rather than fail
+        return min(max(0, value), max(0, self.trained_scales - 1))
+
+    def rec_noise(self, n: int) -> torch.Tensor:
+        """The fixed noise map of scale ``n`` on the reconstruction path.
+
+        Scale 0's is stored in the model; finer ones are drawn from the model's
+        seed on the CPU (so the same on any device), or zeros for models trained
+        with ``rec_noise_every_scale=False``.
+        """
+        if n == 0:
+            return self.z_rec
+        if not self.config.rec_noise_every_scale:
+            return torch.zeros(1, self.channels, *self.sizes[n], device=self.device)
+        g = torch.Generator().manual_seed(self.config.seed + 0x5EED_0000 + n)
+        return torch.randn(1, self.channels, *self.sizes[n], generator=g).to(self.device)
+
     # ------------------------------------------------------------------ generation
     def check_start_scale(self, start_scale: int) -> int:
         if not 0 <= start_scale < self.trained_scales:
@@ -146,6 +171,13 @@ class Pyramid(nn.Module):
         if start_scale == 0:
             return torch.zeros(x.shape[0], self.channels, *sizes[0], device=x.device)
         return imresize(imresize(x, size=sizes[start_scale - 1]), size=sizes[start_scale])
+
+    def layout_prior(self, sizes: list[Size], start_scale: int) -> torch.Tensor:
+        """What scale ``start_scale`` (> 0) receives from below for an output of another shape:
+        the training image's layout rebuilt at that shape from its own patches
+        (:func:`~singan_studio.layout.patch_layout`), so objects are not stretched."""
+        layout = patch_layout([self.real_at(n) for n in range(start_scale)], sizes, start_scale - 1)
+        return imresize(layout, size=sizes[start_scale])
 
     @torch.no_grad()
     def generate(self, prev: torch.Tensor, sizes: list[Size], start_scale: int = 0,
@@ -182,22 +214,25 @@ class Pyramid(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int = 1, size: Size | None = None, scale: tuple[float, float] | None = None,
-               start_scale: int = 0, seed: int | None = None) -> torch.Tensor:
+               start_scale: int | None = None, seed: int | None = None) -> torch.Tensor:
         """``n`` random images, ``(n, C, H, W)`` in [0, 1].
 
         ``size`` (H, W) or ``scale`` (height factor, width factor) sets the
         output size; any aspect ratio works. ``start_scale`` > 0 keeps the
-        training image's layout up to that scale (less diverse, more faithful).
-        Sample ``k`` uses seed ``seed + k``, so each is reproducible on its own.
+        training image's layout up to that scale (less diverse, more faithful);
+        None takes the model's measured :attr:`default_start_scale`. Sample ``k``
+        uses seed ``seed + k``, so each is reproducible on its own.
         """
+        start_scale = self.default_start_scale if start_scale is None else start_scale
         self.check_start_scale(start_scale)
         sizes = self.sizes_for(size, scale)
         base = resolve_seed(seed)
         seeds = [base + k for k in range(n)]
-        real = self.real
         if start_scale > 0 and sizes[-1] != self.sizes[-1]:
-            real = imresize(real, size=sizes[-1])
-        prev = self.image_prior(real.expand(n, -1, -1, -1), sizes, start_scale)
+            prev = self.layout_prior(sizes, start_scale)  # a new shape: rebuilt, not stretched
+        else:
+            prev = self.image_prior(self.real, sizes, start_scale)
+        prev = prev.expand(n, -1, -1, -1)
         out = self.generate(prev, sizes, start_scale, seeds=seeds)
         return ((out + 1) / 2).clamp(0, 1)
 
@@ -210,8 +245,7 @@ class Pyramid(nn.Module):
             if n > 0:
                 x = imresize(x, size=self.sizes[n])
             gen = self.generators[n]
-            z = self.z_rec if n == 0 else torch.zeros_like(x)
-            x = gen(gen.pad(x + self.noise_amps[n] * z), x)
+            x = gen(gen.pad(x + self.noise_amps[n] * self.rec_noise(n)), x)
         return x
 
     def describe(self) -> str:
@@ -226,6 +260,13 @@ class Pyramid(nn.Module):
             if n < len(rec):
                 line += f"  reconstruction MSE {rec[n][0]:.4f} -> {rec[n][1]:.4f}"
             lines.append(line)
+        chosen = self.meta.get("start_scale")
+        if isinstance(chosen, dict):
+            figures = [v for v in chosen.get("swd", []) if isinstance(v, (int, float))]
+            blurred = chosen.get("blurred_swd")
+            lines.append(f"  default start scale: {self.default_start_scale} (patch SWD of samples from scale 0 "
+                         f"up: {', '.join(f'{v:.2f}' for v in figures)}; the image blurred: "
+                         + (f"{blurred:.2f})" if isinstance(blurred, (int, float)) else "?)"))
         for key in ("source", "preset", "train_seconds", "device"):
             if key in self.meta:
                 lines.append(f"  {key}: {self.meta[key]}")

@@ -34,6 +34,7 @@ from .networks import ScaleGenerator
 from .patches import PatchDiscriminator
 from .pyramid import Pyramid, noise_like
 from .resize import imresize
+from .start_scale import measure_start_scales
 
 
 @dataclass
@@ -182,8 +183,7 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
 
     # The reconstruction path is fixed: the frozen scales' output from the fixed noise.
     prev_rec = torch.zeros_like(real) if n == 0 else imresize(model.reconstruct(n), size=size)
-    z_rec = model.z_rec if n == 0 else torch.zeros_like(real)
-    rec_in = gen_net.pad(prev_rec + amp * z_rec)
+    rec_in = gen_net.pad(prev_rec + amp * model.rec_noise(n))
     bank = _SampleBank(model, n, config, rng)
 
     opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999))
@@ -326,6 +326,8 @@ def train(image, *, preset: str = "fast", config: TrainConfig | None = None,
         disc.eval().requires_grad_(False)
         model.meta.setdefault("rec_mse", []).append([round(rec_before, 6), round(_rec_error(model, n), 6)])
         done += weights[n]
+        if model.complete:
+            model.meta["start_scale"] = measure_start_scales(model)
         model.meta["train_seconds"] = round(elapsed_before + time.perf_counter() - start_time, 2)
         if output is not None:
             save(model, output)

@@ -10,6 +10,7 @@ from PIL import Image
 from singan_studio import editing
 from singan_studio.errors import StudioError
 from singan_studio.images import read_image
+from singan_studio.metrics import patch_coherence
 from singan_studio.resize import imresize
 
 from .conftest import TINY
@@ -36,12 +37,22 @@ def test_retarget_has_asked_size_and_keeps_content(tiny_model):
     h, w = tiny_model.sizes[-1]
     assert editing.retarget(tiny_model, scale=(1.0, 2.0), seed=1).shape == (1, 3, h, 2 * w)
     assert editing.retarget(tiny_model, size=(40, 30)).shape[-2:] == (40, 30)
-    out = editing.retarget(tiny_model, scale=(1.0, 2.0), start_scale=2, seed=1)  # half-way up 4 scales
-    back = imresize(out, size=(h, w))
-    sample = imresize(tiny_model.sample(1, scale=(1.0, 2.0), seed=1), size=(h, w))
-    c_retarget, c_sample = _corr(back, tiny_model.real), _corr(sample, tiny_model.real)
+    top = tiny_model.n_scales - 1
+    sample = tiny_model.sample(1, scale=(1.0, 2.0), seed=1, start_scale=0)  # a free sample, for scale
+    # Twice as wide keeps shapes: the image gains content around it instead of being stretched,
+    # so the image itself stands, unstretched, in the middle.
+    out = editing.retarget(tiny_model, scale=(1.0, 2.0), start_scale=top, seed=1)
+    middle = lambda x: x[..., w // 2:w // 2 + w]  # noqa: E731
+    c_retarget, c_sample = _corr(middle(out), tiny_model.real), _corr(middle(sample), tiny_model.real)
     assert c_retarget > 0.8
     assert c_retarget > c_sample + 0.15
+    # Stretched shapes exist nowhere in the input: the patch layout's are closer to it.
+    stretched = editing.retarget(tiny_model, scale=(1.0, 2.0), start_scale=top, seed=1, keep_shapes=False)
+    assert patch_coherence(out, tiny_model.real) < patch_coherence(stretched, tiny_model.real)
+    # keep_shapes=False is the plain stretch: squashed back, it is the image.
+    back, squashed = imresize(stretched, size=(h, w)), imresize(sample, size=(h, w))
+    assert _corr(back, tiny_model.real) > 0.8
+    assert _corr(back, tiny_model.real) > _corr(squashed, tiny_model.real) + 0.15
 
 
 def test_retarget_sweep_frames_share_one_even_size_and_change_smoothly(tiny_model):

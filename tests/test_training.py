@@ -28,7 +28,7 @@ def test_training_lowers_the_reconstruction_error_of_every_scale(tiny_model):
 
 def test_samples_are_diverse_yet_share_the_patch_statistics(tiny_model):
     m = tiny_model
-    s = m.sample(4, seed=0)
+    s = m.sample(4, seed=0, start_scale=0)  # the freest start (the default is measured per model)
     assert s.shape == (4, *m.real.shape[1:])
     assert 0 <= s.min() and s.max() <= 1
     pair = [(s[i] - s[j]).abs().mean() for i in range(4) for j in range(i + 1, 4)]

@@ -120,12 +120,15 @@ def test_editor_mask_and_upload_checks(tmp_path):
 
 
 # ---------------------------------------------------------------- through the API
-def test_models_listed_and_described(client):
+def test_models_listed_and_described(client, tiny_model_path):
     update = client.predict("demo", api_name="/list_models")
     assert update["value"] == "demo"
     text, details, *sliders = client.predict("demo", api_name="/describe")
-    assert "demo model" in text and "4/4 scales trained" in text and "scale 3: 48x36" in details
-    assert len(sliders) >= 1 and all(s["maximum"] == 3 for s in sliders)  # the tiny model has 4 scales
+    assert "demo model" in text and "3/3 scales trained" in text and "scale 2: 48x36" in details
+    assert len(sliders) >= 1 and all(s["maximum"] == 2 for s in sliders)  # the tiny model has 3 scales
+    # The Generate tab's slider (the first) starts at the model's measured default start scale.
+    default = load(tiny_model_path, "cpu").default_start_scale
+    assert sliders[0]["value"] == default and f"default start scale: {default}" in details
 
 
 def test_generate_sizes_seeds_and_zip(client, tiny_model_path):
