@@ -8,7 +8,7 @@ before issue 23 is timed beside them ("fast-before-23") so that a ratio can
 carry the goal over to a machine that is not at hand: on the slowest machine
 that recipe took 492 s.
 
-    python benchmarks/bench_train_speed.py                          # balloons, fast + old fast
+    python benchmarks/bench_train_speed.py            # balloons: fast (AVX2 stand-in and native), old fast (AVX2)
     python benchmarks/bench_train_speed.py --presets fast quality --image path.png
 
 Run it on a quiet machine: nothing else may use the cores meanwhile.
@@ -58,13 +58,16 @@ def main() -> None:
     ap.add_argument("--image", type=Path, default=SHARED / "SinGAN" / "Images" / "balloons.png")
     ap.add_argument("--presets", nargs="+", default=["fast", "fast-before-23"])
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--native", action="store_true", help="also time with the CPU's own instruction set")
+    ap.add_argument("--native", nargs="*", default=["fast"], metavar="PRESET",
+                    help="presets also timed with the CPU's own instruction set (default: fast)")
     args = ap.parse_args()
     image = require(args.image)
-    settings = [("AVX2 stand-in", AVX2)] + ([("native", {})] if args.native else [])
+    settings = [("AVX2 stand-in", AVX2), ("native", {})]
     rows, times = [], {}
     for preset in args.presets:
         for label, env in settings:
+            if label == "native" and preset not in args.native:
+                continue
             seconds, isa = train_once(image, preset, args.threads, env)
             times[preset, label] = seconds
             rows.append([preset, label, isa, round(seconds, 1)])

@@ -40,8 +40,12 @@ def psnr_y(x: torch.Tensor, ref: torch.Tensor, shave: int = 0) -> float:
 
 
 def diversity(samples: torch.Tensor, reference: torch.Tensor) -> float:
-    """SinGAN's diversity of ``samples`` (N, C, H, W) against the training image."""
-    return float(samples.std(dim=0).mean() / reference.std())
+    """SinGAN's diversity of ``samples`` (N, C, H, W) against the training image.
+
+    Population standard deviations (no Bessel correction), as the review yardstick
+    computes them: with 8 samples the corrected figure would read 7 % higher.
+    """
+    return float(samples.std(dim=0, correction=0).mean() / reference.std(correction=0))
 
 
 @torch.no_grad()
