@@ -92,6 +92,12 @@ def _scale_slider(sliders, default=None, label="Start scale",
     return slider
 
 
+def _slider_default(model, fraction):
+    """A start-scale slider's value for ``model``: its measured default, or a fraction of it."""
+    top = max(model.trained_scales - 1, 0)
+    return model.default_start_scale if fraction is None else round(top * fraction)
+
+
 # ---------------------------------------------------------------------- tabs
 def models_tab(ws, model_dd, jobs, train_overrides):
     with gr.Row():
@@ -780,8 +786,7 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
             text = (f"**{html.escape(name)}** ({kind}): {w}×{h} px, "
                     f"{model.trained_scales}/{model.n_scales} scales trained")
             return (text, f"```\n{model.describe()}\n```",
-                    *[gr.Slider(maximum=top, value=model.default_start_scale if frac is None else round(top * frac))
-                      for _, frac in scale_sliders])
+                    *[gr.Slider(maximum=top, value=_slider_default(model, frac)) for _, frac in scale_sliders])
 
         def refresh(name):
             choices = ws.names()

@@ -56,6 +56,11 @@ def demo_images(folder: Path) -> list[Path]:
     return paths
 
 
+def eight_bit(x: torch.Tensor) -> torch.Tensor:
+    """Rounded to 8 bits, as the yardstick reads saved PNGs."""
+    return (x.clamp(0, 1) * 255).round() / 255
+
+
 def train_child(image: Path, preset: str, out: Path, threads: int) -> None:
     """Train in a child process (the model records its own training time)."""
     cmd = [sys.executable, "-m", "singan_studio", "train", str(image), "-o", str(out),
@@ -66,8 +71,7 @@ def train_child(image: Path, preset: str, out: Path, threads: int) -> None:
 def sample_figures(samples: torch.Tensor, real: torch.Tensor) -> list[float]:
     """[patch SWD, sharpness ratio, diversity, copy rate] as the yardstick computes them
     (8-bit images; the copy rate over the first two samples, as it does)."""
-    q = lambda t: (t.clamp(0, 1) * 255).round() / 255  # noqa: E731
-    samples, real = q(samples), q(real)
+    samples, real = eight_bit(samples), eight_bit(real)
     swd = sum(patch_swd(s[None], real) for s in samples) / len(samples)
     copies = sum(copy_rate_grid(s[None], real) for s in samples[:2]) / min(2, len(samples))
     return [swd, sharpness_ratio(samples, real), diversity(samples, real), copies]
@@ -86,9 +90,8 @@ def measure(model_path: Path, n: int) -> list[list] | None:
     if not model.complete:
         return None
     seconds = float(model.meta.get("train_seconds", "nan"))
-    rec = ((model.reconstruct() + 1) / 2).clamp(0, 1)
-    rec = (rec * 255).round() / 255
-    real = (model.real * 255).round() / 255
+    rec = eight_bit((model.reconstruct() + 1) / 2)
+    real = eight_bit(model.real)
     rec_figures = [seconds, psnr(rec, real), sharpness_ratio(rec, real)]
     rows = []
     for start in sorted({model.default_start_scale, 0}, reverse=True):
@@ -105,10 +108,9 @@ def retarget_figures(model) -> list[float]:
     (mean distance to the nearest input patch; stretched shapes raise it, more of the same
     content does not, unlike patch SWD) with the patch layout and with the plainly
     stretched image, and the layout's sharpness ratio."""
-    q = lambda t: (t.clamp(0, 1) * 255).round() / 255  # noqa: E731
-    real = q(model.real)
-    kept = q(editing.retarget(model, scale=(1.0, 2.0), seed=0))
-    stretched = q(editing.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False))
+    real = eight_bit(model.real)
+    kept = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0))
+    stretched = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False))
     return [patch_coherence(kept, real), patch_coherence(stretched, real), sharpness_ratio(kept, real)]
 
 
@@ -117,10 +119,10 @@ def reference_rows(image: Path) -> list[list]:
     shifted = torch.roll(real, real.shape[-1] // 2, dims=-1)
     blur = blurred(real)
     rows = []
-    q = lambda t: (t.clamp(0, 1) * 255).round() / 255  # noqa: E731
-    for label, ref in (("blurred ref", blur), ("shifted ref", shifted)):
+    real = eight_bit(real)
+    for label, ref in (("blurred ref", eight_bit(blur)), ("shifted ref", eight_bit(shifted))):
         # One fixed image: its diversity is 0 by definition.
-        swd, sharp, copies = patch_swd(q(ref), q(real)), sharpness_ratio(q(ref), q(real)), copy_rate_grid(q(ref), q(real))
+        swd, sharp, copies = patch_swd(ref, real), sharpness_ratio(ref, real), copy_rate_grid(ref, real)
         rows.append([image.stem, label, "-", "-", "-", "-", swd, sharp, 0.0, copies, "-", "-", "-"])
     return rows
 

@@ -40,6 +40,7 @@ def measure_start_scales(model: Pyramid) -> dict:
         scores.append(sum(patch_swd(s[None], real) for s in samples) / len(samples))
         if scores[-1] < reference:
             break
-    best = next((s for s, v in enumerate(scores) if v < reference), min(range(len(scores)), key=scores.__getitem__))
+    # The loop stops at the first start scale that beats the reference; else take the closest.
+    best = len(scores) - 1 if scores[-1] < reference else min(range(len(scores)), key=scores.__getitem__)
     return {"default": best, "blurred_swd": round(reference, 4), "swd": [round(v, 4) for v in scores]}
 
