@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from PIL import Image
 
-from .patches import extract_patches, nearest_neighbours
+from .images import from_pil, to_pil
+from .patches import extract_patches, nearest_neighbours, subsample_rows
 
 
 def psnr(x: torch.Tensor, ref: torch.Tensor, peak: float = 1.0) -> float:
@@ -87,9 +89,6 @@ def sharpness_ratio(samples: torch.Tensor, reference: torch.Tensor) -> float:
 
 def _bicubic(x: torch.Tensor, factor: float) -> torch.Tensor:
     # PIL's bicubic on 8-bit values, as the yardstick does, so figures agree.
-    from PIL import Image
-
-    from .images import from_pil, to_pil
     im = to_pil(x)
     size = (max(8, round(im.width * factor)), max(8, round(im.height * factor)))
     return from_pil(im.resize(size, Image.BICUBIC), x.device).double()
@@ -151,11 +150,8 @@ def patch_coherence(x: torch.Tensor, reference: torch.Tensor, patch: int = 7, ma
     for f in (1.0, 0.5, 0.25):
         a = x.double() if f == 1 else _bicubic(x, f)
         b = reference.double() if f == 1 else _bicubic(reference, f)
-        q = _capped(extract_patches(a, patch), max_queries, g)
+        q = subsample_rows(extract_patches(a, patch), max_queries, g)
         _, d = nearest_neighbours(q, extract_patches(b, patch), block=1024)
         total += float(torch.sqrt(d / q.shape[1]).mean())
     return 100 * total / 3
 
-
-def _capped(rows: torch.Tensor, cap: int, g: torch.Generator) -> torch.Tensor:
-    return rows if rows.shape[0] <= cap else rows[torch.randperm(rows.shape[0], generator=g)[:cap]]

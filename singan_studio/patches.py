@@ -121,14 +121,15 @@ def multiscale_swd(x: torch.Tensor, y: torch.Tensor, patch: int = 7, levels: int
         if min(xs.shape[-2:] + ys.shape[-2:]) < patch:
             break
         px, py = extract_patches(xs, patch), extract_patches(ys, patch)
-        px = _subsample(px, max_patches, g)
-        py = _subsample(py, max_patches, g)
+        px = subsample_rows(px, max_patches, g)
+        py = subsample_rows(py, max_patches, g)
         total += float(sliced_wasserstein(px, py, n_proj, g))
         used += 1
     return total / max(used, 1)
 
 
-def _subsample(p: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+def subsample_rows(p: torch.Tensor, n: int, g: torch.Generator) -> torch.Tensor:
+    """At most ``n`` rows of ``p``, drawn without replacement by ``g`` (all when fewer)."""
     if p.shape[0] <= n:
         return p
     idx = torch.randperm(p.shape[0], generator=g)[:n].to(p.device)
