@@ -88,14 +88,24 @@ def _scale_slider(sliders, default=None, label="Start scale",
     """A start-scale slider whose range follows the selected model (``default``: a fraction of
     it; None: the model's own default start scale, measured after training)."""
     slider = gr.Slider(0, 8, value=0, step=1, label=label, info=info)
-    sliders.append((slider, default))
+
+    def on_model(model):
+        if model is None:
+            return gr.Slider(maximum=0, value=0)
+        top = max(model.trained_scales - 1, 0)
+        return gr.Slider(maximum=top, value=model.default_start_scale if default is None else round(top * default))
+
+    sliders.append((slider, on_model))
     return slider
 
 
-def _slider_default(model, fraction):
-    """A start-scale slider's value for ``model``: its measured default, or a fraction of it."""
-    top = max(model.trained_scales - 1, 0)
-    return model.default_start_scale if fraction is None else round(top * fraction)
+def _variation_slider(sliders):
+    """The layout-variation slider, set to the selected model's measured default."""
+    slider = gr.Slider(0, 2, value=0, step=0.25, label="Layout variation",
+                       info="from start scale 1 up: 0 keeps the input's layout, 1 moves objects "
+                            "about, more also deforms them; set to the model's measured default")
+    sliders.append((slider, lambda model: gr.Slider(value=0 if model is None else model.default_variation)))
+    return slider
 
 
 # ---------------------------------------------------------------------- tabs
@@ -221,6 +231,9 @@ def generate_tab(ws, model_dd, scale_sliders):
             height = gr.Slider(0.5, 3, value=1, step=0.25, label="Height (× the training image)")
             start = _scale_slider(scale_sliders, info="0 = most freedom; higher keeps more of the "
                                   "input; set to the model's measured default")
+            variation = _variation_slider(scale_sliders)
+            detail = gr.Checkbox(True, label="Restore the input's fine detail",
+                                 info="off: the generators' raw, softer output")
             btn = gr.Button("Generate", variant="primary", elem_id="gen-btn")
         with gr.Column(scale=2):
             gallery = gr.Gallery(label="Samples (click one to keep it)", columns=3, format="png",
@@ -232,10 +245,12 @@ def generate_tab(ws, model_dd, scale_sliders):
     shown = gr.State([])
 
     @user_errors
-    def generate(name, count, seed_value, w, h, start_scale):
+    def generate(name, count, seed_value, w, h, start_scale, variation_value=None, keep_detail=True):
         model = ws.load(name)
         batch = model.sample(int(count), scale=(float(h), float(w)), start_scale=int(start_scale),
-                             seed=int(seed_value or 0))
+                             seed=int(seed_value or 0),
+                             variation=None if variation_value is None else float(variation_value),
+                             detail=bool(keep_detail))
         arrays = webapp.images_to_arrays(batch)
         path = webapp.zip_images(arrays, ws.job_dir() / f"{name}_samples.zip")
         return arrays, str(path), arrays
@@ -243,7 +258,7 @@ def generate_tab(ws, model_dd, scale_sliders):
     def keep(arrays, evt: gr.SelectData):
         return arrays[evt.index] if arrays and evt.index is not None else None
 
-    btn.click(generate, [model_dd, n, seed, width, height, start], [gallery, archive, shown],
+    btn.click(generate, [model_dd, n, seed, width, height, start, variation, detail], [gallery, archive, shown],
               api_name="generate", **RENDER)
     gallery.select(keep, shown, kept, api_visibility="private")
 
@@ -778,15 +793,14 @@ def build_app(workdir=None, shipped=(SHIPPED,), device="auto", max_upload_mb=web
         def describe(name):
             if not name:
                 return ("*No model yet: train one in the Models tab or load a model file.*", "",
-                        *[gr.Slider(maximum=0, value=0) for _ in scale_sliders])
+                        *[on_model(None) for _, on_model in scale_sliders])
             model = ws.load(name)
-            top = max(model.trained_scales - 1, 0)
             kind = "demo model" if ws.entry(name).shipped else "your model"
             h, w = model.sizes[-1]
             text = (f"**{html.escape(name)}** ({kind}): {w}×{h} px, "
                     f"{model.trained_scales}/{model.n_scales} scales trained")
             return (text, f"```\n{model.describe()}\n```",
-                    *[gr.Slider(maximum=top, value=_slider_default(model, frac)) for _, frac in scale_sliders])
+                    *[on_model(model) for _, on_model in scale_sliders])
 
         def refresh(name):
             choices = ws.names()

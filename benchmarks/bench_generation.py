@@ -2,8 +2,9 @@
 
 For every image and preset: training time, reconstruction PSNR and sharpness
 ratio (the image redrawn from the model's fixed noise), and over 8 samples from
-the model's default start scale (and from scale 0 when that differs): patch
-SWD, sharpness ratio, diversity and copy rate, as defined in
+the model's default start scale and variation (and from scale 0 when that
+differs), with the detail pass as ``sample`` gives them and again raw
+(``detail=False``): patch SWD, sharpness ratio, diversity and copy rate, as defined in
 ../shared/data/REFERENCE.md ("Generation quality") and computed exactly as
 ../shared/tools/yardstick.py does. Two references give the numbers a scale:
 the image blurred (×¼ then ×4 bicubic; a sample should beat its patch SWD) and
@@ -79,9 +80,11 @@ def sample_figures(samples: torch.Tensor, real: torch.Tensor) -> list[float]:
 
 def measure(model_path: Path, n: int) -> list[list] | None:
     """Rows ``[start, train s, rec PSNR, rec sharpness, *sample figures]`` for the default start
-    scale (and scale 0 when it differs), cached beside the model; None if partly trained."""
+    scale (and scale 0 when it differs), with the input's fine detail restored as ``sample``
+    does by default, then the default start scale's raw generator output; cached beside the
+    model; None if partly trained."""
     cache = model_path.with_suffix(".yardstick.json")
-    key = {"mtime_ns": model_path.stat().st_mtime_ns, "samples": n}
+    key = {"mtime_ns": model_path.stat().st_mtime_ns, "samples": n, "raw row": True}
     if cache.exists():
         saved = json.loads(cache.read_text())
         if saved.get("key") == key:
@@ -90,27 +93,29 @@ def measure(model_path: Path, n: int) -> list[list] | None:
     if not model.complete:
         return None
     seconds = float(model.meta.get("train_seconds", "nan"))
-    rec = eight_bit((model.reconstruct() + 1) / 2)
     real = eight_bit(model.real)
-    rec_figures = [seconds, psnr(rec, real), sharpness_ratio(rec, real)]
+    default = model.default_start_scale
     rows = []
-    for start in sorted({model.default_start_scale, 0}, reverse=True):
-        label = f"{start} (default)" if start == model.default_start_scale else str(start)
-        samples = model.sample(n, start_scale=start, seed=0)
-        wide = retarget_figures(model) if start == model.default_start_scale else ["-"] * 3
-        rows.append([label, *rec_figures, *sample_figures(samples, model.real), *wide])
+    for start, detail in [(default, True), *([(0, True)] if default else []), (default, False)]:
+        label = f"{start}{' (default)' if start == default else ''}{'' if detail else ' raw'}"
+        rec = ((model.reconstruct() + 1) / 2).clamp(0, 1)
+        rec = eight_bit(model.restore_detail(rec) if detail else rec)
+        samples = model.sample(n, start_scale=start, seed=0, detail=detail)
+        wide = retarget_figures(model, detail) if start == default else ["-"] * 3
+        rows.append([label, seconds, psnr(rec, real), sharpness_ratio(rec, real),
+                     *sample_figures(samples, model.real), *wide])
     cache.write_text(json.dumps({"key": key, "rows": rows}))
     return rows
 
 
-def retarget_figures(model) -> list[float]:
+def retarget_figures(model, detail: bool = True) -> list[float]:
     """Retargeting to twice the width at the retarget's default start scale: patch coherence
     (mean distance to the nearest input patch; stretched shapes raise it, more of the same
     content does not, unlike patch SWD) with the patch layout and with the plainly
     stretched image, and the layout's sharpness ratio."""
     real = eight_bit(model.real)
-    kept = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0))
-    stretched = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False))
+    kept = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, detail=detail))
+    stretched = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False, detail=detail))
     return [patch_coherence(kept, real), patch_coherence(stretched, real), sharpness_ratio(kept, real)]
 
 

@@ -6,7 +6,9 @@ child process (`singan-studio train`), once with the CPU's own instruction set
 and once with ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2. The recipe
 before issue 23 is timed beside them ("fast-before-23") so that a ratio can
 carry the goal over to a machine that is not at hand: on the slowest machine
-that recipe took 492 s.
+that recipe took 492 s. (Timed with today's code it also ends with the
+default-setting measurement, which the 492 s did not include; RESULTS.md
+compares against its time under the old code as well.)
 
     python benchmarks/bench_train_speed.py            # balloons: fast (AVX2 stand-in and native), old fast (AVX2)
     python benchmarks/bench_train_speed.py --presets fast quality --image path.png

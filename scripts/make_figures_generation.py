@@ -2,8 +2,8 @@
 
 For an object photo (coffee, the shipped demo), a landscape and a texture from
 SinGAN's images: the input, the reconstruction and three samples from the
-model's default start scale, with the old recipe (its default was scale 0)
-above the new one.
+model's default start scale and layout variation, with the old recipe (its
+default was scale 0, without the detail pass) above the new one.
 
     python scripts/make_figures_generation.py            # trains what is missing (minutes each)
 
@@ -62,8 +62,10 @@ def model_for(name: str, recipe: str, threads: int) -> ss.Pyramid:
 
 def row(model: ss.Pyramid, height: int = 120) -> torch.Tensor:
     rec = ((model.reconstruct() + 1) / 2).clamp(0, 1)
-    start = model.default_start_scale if model.config.rec_noise_every_scale else 0
-    tiles = [model.real, rec, *model.sample(3, start_scale=start, seed=0)]
+    if model.config.rec_noise_every_scale:  # the new recipe, as `sample` gives it by default
+        tiles = [model.real, model.restore_detail(rec), *model.sample(3, seed=0)]
+    else:  # the old one: from scale 0, the generators' raw output
+        tiles = [model.real, rec, *model.sample(3, start_scale=0, seed=0, detail=False)]
     out = []
     for img in tiles:
         img = img[None] if img.dim() == 3 else img

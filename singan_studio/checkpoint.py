@@ -15,10 +15,10 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import TrainConfig
 from .devices import pick_device
-from .errors import ModelFileError
+from .errors import ModelFileError, StudioError
 from .images import atomic_write
+from .model_checks import check_config, check_metadata, check_tensors, refuse
 from .pyramid import Pyramid
 
 FORMAT = "singan-studio/pyramid"
@@ -71,16 +71,37 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return meta
 
 
+def is_model_file(path: str | os.PathLike) -> bool:
+    """True when ``path`` holds a singan-studio model, whatever its name (read from its header)."""
+    try:
+        read_metadata(path)
+    except ModelFileError:
+        return False
+    return True
+
+
 def load(path: str | os.PathLike, device: str | torch.device | None = "auto") -> Pyramid:
-    """Load a model saved by :func:`save` (or by training) onto ``device``."""
+    """Load a model saved by :func:`save` (or by training) onto ``device``.
+
+    Every metadata field and tensor is checked first (:mod:`singan_studio.model_checks`):
+    a crafted or damaged file is refused with one line naming the problem.
+    """
     meta = read_metadata(path)
+    try:
+        config = check_config(meta.get("config"))
+        check_metadata(meta)
+    except (ValueError, StudioError) as exc:
+        raise refuse(path, exc) from exc
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
         raise ModelFileError(f"{path} is damaged: {exc}") from exc
+    try:
+        check_tensors(tensors, meta)
+    except ValueError as exc:
+        raise refuse(path, exc) from exc
     device = pick_device(device)
     try:
-        config = TrainConfig.from_dict(meta["config"])
         model = Pyramid(tensors["real"], config, sizes=[tuple(s) for s in meta["sizes"]], meta=meta["info"])
         model.z_rec.copy_(tensors["z_rec"])
         model.noise_amps = [float(a) for a in meta["noise_amps"]]

@@ -32,6 +32,13 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _variation(text: str) -> float:
+    v = float(text)
+    if not 0 <= v <= 10:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 10, got {text}")
+    return v
+
+
 def _positive_float(text: str) -> float:
     v = float(text)
     if v <= 0:
@@ -65,12 +72,13 @@ def _expand(paths: list[str]) -> list[Path]:
 
 def _model_for(path: Path, args, out_dir: Path):
     """Load a model file, or train one on an image (kept as out_dir/model.safetensors)."""
-    from .checkpoint import load, read_metadata
+    from .checkpoint import is_model_file, load, read_metadata
     from .images import read_image
     from .progress import TrainBar
     from .training import train
 
-    if path.suffix.lower() == MODEL_SUFFIX:
+    # A model is known by its header, so one saved under another name is not read as an image.
+    if path.suffix.lower() == MODEL_SUFFIX or is_model_file(path):
         read_metadata(path)
         return load(path, args.device)
     read_image(path)  # a clear error for a missing or unreadable image, before training
@@ -142,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start-scale", type=int, default=None,
                    help="0 = most diverse; higher keeps more of the training image's layout "
                         "(default: the model's own, measured after training; `info` shows it)")
+    p.add_argument("--variation", type=_variation, default=None,
+                   help="from start scale 1 up, how far each sample's layout is rearranged: 0 keeps "
+                        "the input's, 1 moves objects about, more also deforms them (default: the "
+                        "model's own, measured after training)")
+    p.add_argument("--no-detail", dest="detail", action="store_false",
+                   help="keep the generators' raw output instead of restoring the input's fine detail")
     _add_common(p)
 
     p = sub.add_parser("info", help="describe a model file")
@@ -219,7 +233,8 @@ def cmd_sample(args) -> int:
     def process(model, out_dir: Path) -> str:
         start = model.default_start_scale if args.start_scale is None else args.start_scale
         model.check_start_scale(start)
-        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=start, seed=seed)
+        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=start, seed=seed,
+                             variation=args.variation, detail=args.detail)
         for k in range(args.n):
             save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
         h, w = batch.shape[-2:]

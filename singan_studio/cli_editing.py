@@ -95,7 +95,7 @@ def cmd_retarget(args) -> int:
             text = f"strip of start scales {scales[0]}..{scales[-1]}"
         else:
             out = editing.retarget(model, size=args.size, scale=scale, start_scale=args.start_scale,
-                                   seed=args.seed)
+                                   seed=args.seed, detail=args.detail)
             save_image(out, out_dir / "retarget.png")
             text = f"retargeted to {out.shape[-1]}x{out.shape[-2]}"
         if formats:
@@ -212,6 +212,8 @@ def register(subparsers, add_common) -> dict:
     g.add_argument("--scale-w", type=_positive_float, default=None, help="width factor (default 1)")
     p.add_argument("--scale-h", type=_positive_float, default=None, help="height factor (default 1)")
     _add_start(p, "about a fifth up the pyramid")
+    p.add_argument("--no-detail", dest="detail", action="store_false",
+                   help="keep the generators' raw output instead of restoring the input's fine detail")
     p.add_argument("--sweep", default=None, metavar="FORMATS",
                    help="also write a grow/shrink sweep video: mp4, gif or mp4,gif")
     p.add_argument("--sweep-max", type=_pair, default=(1.0, 2.0), help="largest factors H,W (default 1,2)")

@@ -139,7 +139,8 @@ def _inject(model: Pyramid, image: torch.Tensor, sizes: list[Size], start: int, 
 
 # ---------------------------------------------------------------------- retargeting
 def retarget(model: Pyramid, size: Size | None = None, scale: tuple[float, float] | None = None,
-             start_scale: int | None = None, seed: int = 0, keep_shapes: bool = True) -> torch.Tensor:
+             start_scale: int | None = None, seed: int = 0, keep_shapes: bool = True,
+             detail: bool = True) -> torch.Tensor:
     """The training image re-rendered at ``size`` (H, W) or ``scale`` (sh, sw).
 
     Below ``start_scale`` (default: about a fifth up the pyramid) the layout at
@@ -147,14 +148,17 @@ def retarget(model: Pyramid, size: Size | None = None, scale: tuple[float, float
     (:func:`~singan_studio.layout.patch_layout`), so objects keep their shape
     and a wider image gains content; the generators draw the rest.
     ``keep_shapes=False`` injects the plainly stretched image instead.
+    ``detail`` restores the input's finest grain (:meth:`Pyramid.restore_detail`).
     """
     _check_model(model)
     start = _start(model, start_scale, "retarget")
     sizes = model.sizes_for(size, scale)
     if not keep_shapes or start == 0:
         real = imresize(model.real, size=sizes[-1]).clamp(0, 1)
-        return _inject(model, real, sizes, start, seed)
-    return _to01(model.generate(model.layout_prior(sizes, start), sizes, start, seeds=[_check_seed(seed)]))
+        out = _inject(model, real, sizes, start, seed)
+    else:
+        out = _to01(model.generate(model.layout_prior(sizes, start), sizes, start, seeds=[_check_seed(seed)]))
+    return model.restore_detail(out) if detail else out
 
 
 def _sweep_scales(max_scale, min_scale, frames: int) -> list[tuple[float, float]]:

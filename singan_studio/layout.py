@@ -25,15 +25,22 @@ ALPHA = 1e-4
 
 
 @torch.no_grad()
-def patch_layout(reals: list[torch.Tensor], sizes: list[tuple[int, int]], upto: int) -> torch.Tensor:
+def patch_layout(reals: list[torch.Tensor], sizes: list[tuple[int, int]], upto: int,
+                 variation: float = 0.0, seed: int = 0) -> torch.Tensor:
     """The image at ``sizes[upto]`` rebuilt from the patches of ``reals`` (one per scale,
-    coarsest first, any value range) over scales ``0..upto``.
+    coarsest first, values in [-1, 1]) over scales ``0..upto``.
 
-    Scale 0 starts from :func:`initial_canvas`; every round replaces each patch
-    by its nearest input patch under GPNN's completeness score and averages
-    the overlapping votes. A scale smaller than a patch is only resized.
+    Scale 0 starts from :func:`initial_canvas`, plus Gaussian noise of std
+    ``variation`` (seeded by ``seed``) when the layout should differ from the
+    input's; every round replaces each patch by its nearest input patch under
+    GPNN's completeness score and averages the overlapping votes, so the noise
+    turns into rearranged content (GPNN's random sampling). A scale smaller
+    than a patch is only resized.
     """
     x = initial_canvas(reals[0], sizes[0])
+    if variation > 0:
+        g = torch.Generator().manual_seed(int(seed))
+        x = x + variation * torch.randn(x.shape, generator=g).to(x.device, x.dtype)
     for n in range(upto + 1):
         if n > 0:
             x = imresize(x, size=sizes[n])

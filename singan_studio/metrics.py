@@ -108,8 +108,20 @@ def patch_swd(x: torch.Tensor, reference: torch.Tensor, patch: int = 7, n_proj: 
         a, b = (_patch_rows(t if f == 1 else _bicubic(t, f), patch, cap, rng) for t in (x, reference))
         d = rng.standard_normal((a.shape[1], n_proj))
         d /= np.linalg.norm(d, axis=0, keepdims=True)
-        total += float(np.abs(np.quantile(a @ d, qs, axis=0) - np.quantile(b @ d, qs, axis=0)).mean())
+        total += float(np.abs(_quantiles(a @ d, qs) - _quantiles(b @ d, qs)).mean())
     return 100 * total / 3
+
+
+def _quantiles(values: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    """``np.quantile(values, qs, axis=0)`` (its default linear method, bit for bit), from a
+    torch sort: about twice as fast as numpy's partition for hundreds of quantiles."""
+    v = torch.from_numpy(np.ascontiguousarray(values.T)).sort(dim=1).values.numpy().T
+    pos = qs * (len(v) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    t = (pos - lo)[:, None]
+    a, b = v[lo], v[np.minimum(lo + 1, len(v) - 1)]
+    # numpy's lerp: from the nearer end, which is what makes the result identical.
+    return np.where(t >= 0.5, b - (b - a) * (1 - t), a + (b - a) * t)
 
 
 def _patch_rows(x: torch.Tensor, patch: int, cap: int, rng: np.random.Generator) -> np.ndarray:

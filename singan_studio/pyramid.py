@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 
 from .config import TrainConfig
+from .detail import DetailSource
 from .errors import StudioError
 from .layout import patch_layout
 from .networks import ScaleGenerator
@@ -44,6 +45,10 @@ def pyramid_sizes(h: int, w: int, min_size: int, scale_factor: float, fine_bias:
         s = ratio ** (1 - t)
         sizes.append((max(1, round(h * s)), max(1, round(w * s))))
     return sizes
+
+
+LAYOUT_SEED_OFFSET = 0x1A70_0000
+"""Added to a sample's seed for its layout noise, so that it never repeats the generators' noise."""
 
 
 def resolve_seed(seed: int | None) -> int:
@@ -82,6 +87,7 @@ class Pyramid(nn.Module):
         self.noise_amps: list[float] = []
         self.meta: dict = dict(meta or {})
         self._reals: list[torch.Tensor] | None = None
+        self._detail: DetailSource | None = None
 
     # ------------------------------------------------------------------ structure
     @property
@@ -139,6 +145,16 @@ class Pyramid(nn.Module):
             value = 0  # a hand-edited or foreign file: fall back rather than fail
         return min(max(0, value), max(0, self.trained_scales - 1))
 
+    @property
+    def default_variation(self) -> float:
+        """The layout variation :meth:`sample` uses when none is given: measured with the
+        start scale; 0 (the input's layout) for models measured before it existed."""
+        chosen = self.meta.get("start_scale")
+        value = chosen.get("variation", 0.0) if isinstance(chosen, dict) else 0.0
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 10:
+            value = 0.0  # a hand-edited or foreign file: fall back rather than fail
+        return float(value)
+
     def rec_noise(self, n: int) -> torch.Tensor:
         """The fixed noise map of scale ``n`` on the reconstruction path.
 
@@ -172,11 +188,13 @@ class Pyramid(nn.Module):
             return torch.zeros(x.shape[0], self.channels, *sizes[0], device=x.device)
         return imresize(imresize(x, size=sizes[start_scale - 1]), size=sizes[start_scale])
 
-    def layout_prior(self, sizes: list[Size], start_scale: int) -> torch.Tensor:
-        """What scale ``start_scale`` (> 0) receives from below for an output of another shape:
-        the training image's layout rebuilt at that shape from its own patches
-        (:func:`~singan_studio.layout.patch_layout`), so objects are not stretched."""
-        layout = patch_layout([self.real_at(n) for n in range(start_scale)], sizes, start_scale - 1)
+    def layout_prior(self, sizes: list[Size], start_scale: int, variation: float = 0.0,
+                     seed: int = 0) -> torch.Tensor:
+        """What scale ``start_scale`` (> 0) receives from below: the training image's layout
+        rebuilt at ``sizes`` from its own patches (:func:`~singan_studio.layout.patch_layout`),
+        so objects are not stretched; ``variation`` > 0 rearranges it (seeded by ``seed``)."""
+        reals = [self.real_at(n) for n in range(start_scale)]
+        layout = patch_layout(reals, sizes, start_scale - 1, variation, seed)
         return imresize(layout, size=sizes[start_scale])
 
     @torch.no_grad()
@@ -213,28 +231,52 @@ class Pyramid(nn.Module):
         return x
 
     @torch.no_grad()
+    def restore_detail(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` in [0, 1] with the training image's fine grain restored
+        (:mod:`singan_studio.detail`; the index of its patches is built once)."""
+        if self._detail is None:
+            self._detail = DetailSource(self.real)
+        return self._detail.apply(images).clamp(0, 1)
+
+    @torch.no_grad()
     def sample(self, n: int = 1, size: Size | None = None, scale: tuple[float, float] | None = None,
-               start_scale: int | None = None, seed: int | None = None) -> torch.Tensor:
+               start_scale: int | None = None, seed: int | None = None, detail: bool = True,
+               variation: float | None = None) -> torch.Tensor:
         """``n`` random images, ``(n, C, H, W)`` in [0, 1].
 
         ``size`` (H, W) or ``scale`` (height factor, width factor) sets the
         output size; any aspect ratio works. ``start_scale`` > 0 keeps the
         training image's layout up to that scale (less diverse, more faithful);
         None takes the model's measured :attr:`default_start_scale`. Sample ``k``
-        uses seed ``seed + k``, so each is reproducible on its own.
+        uses seed ``seed + k``, so each is reproducible on its own. ``detail``
+        restores the input's finest grain, which the finest generators lose
+        (:meth:`restore_detail`); False gives the generators' raw output.
+        ``variation`` (from start scale 1 up) rearranges the layout below the
+        start scale from the image's own patches, one layout per sample: 0 keeps
+        the input's layout, 1 moves objects about, 1.5 and more also deforms
+        them; None takes the model's measured :attr:`default_variation`.
         """
         start_scale = self.default_start_scale if start_scale is None else start_scale
         self.check_start_scale(start_scale)
+        variation = self.default_variation if variation is None else variation
+        if not (isinstance(variation, (int, float)) and 0 <= variation <= 10):
+            raise StudioError(f"variation must be a number from 0 to 10, got {variation!r}")
         sizes = self.sizes_for(size, scale)
         base = resolve_seed(seed)
         seeds = [base + k for k in range(n)]
-        if start_scale > 0 and sizes[-1] != self.sizes[-1]:
-            prev = self.layout_prior(sizes, start_scale)  # a new shape: rebuilt, not stretched
+        if start_scale > 0 and (variation > 0 or sizes[-1] != self.sizes[-1]):
+            # Rebuilt from the image's patches: a new shape is not stretched, and with
+            # variation each sample gets its own arrangement.
+            prev = torch.cat([self.layout_prior(sizes, start_scale, variation, s + LAYOUT_SEED_OFFSET)
+                              for s in seeds])
         else:
-            prev = self.image_prior(self.real, sizes, start_scale)
-        prev = prev.expand(n, -1, -1, -1)
-        out = self.generate(prev, sizes, start_scale, seeds=seeds)
-        return ((out + 1) / 2).clamp(0, 1)
+            prev = self.image_prior(self.real, sizes, start_scale).expand(n, -1, -1, -1)
+        # One sample at a time: a batch would round differently, and the detail pass's patch
+        # search can turn such last-bit differences into visible ones; a seed must give the
+        # same image whatever else was asked for.
+        out = torch.cat([self.generate(prev[k:k + 1], sizes, start_scale, seeds=[s]) for k, s in enumerate(seeds)])
+        out = ((out + 1) / 2).clamp(0, 1)
+        return self.restore_detail(out) if detail else out
 
     @torch.no_grad()
     def reconstruct(self, upto: int | None = None) -> torch.Tensor:
@@ -264,8 +306,9 @@ class Pyramid(nn.Module):
         if isinstance(chosen, dict):
             figures = [v for v in chosen.get("swd", []) if isinstance(v, (int, float))]
             blurred = chosen.get("blurred_swd")
-            lines.append(f"  default start scale: {self.default_start_scale} (patch SWD of samples from scale 0 "
-                         f"up: {', '.join(f'{v:.2f}' for v in figures)}; the image blurred: "
+            lines.append(f"  default start scale: {self.default_start_scale}, layout variation "
+                         f"{self.default_variation:g} (patch SWD of samples from scale 0 up: "
+                         f"{', '.join(f'{v:.2f}' for v in figures)}; the image blurred: "
                          + (f"{blurred:.2f})" if isinstance(blurred, (int, float)) else "?)"))
         for key in ("source", "preset", "train_seconds", "device"):
             if key in self.meta:

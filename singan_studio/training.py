@@ -155,7 +155,8 @@ def critic_loss(config: TrainConfig, disc: PatchDiscriminator, real: torch.Tenso
                 penalize: bool) -> torch.Tensor:
     """The critic's loss on real and generated patches; with ``penalize``, plus its
     penalty (WGAN-GP or R1) scaled by ``gp_every``, since it is applied every k-th step."""
-    loss = _critic_loss(config.adv_loss, disc(real), disc(fake))
+    scores = disc(torch.cat([real, fake]))  # one pass over both: less overhead, same result
+    loss = _critic_loss(config.adv_loss, scores[:len(real)], scores[len(real):])
     if penalize:
         penalty = (_gradient_penalty(disc, real, fake) if config.adv_loss == "wgan-gp"
                    else _r1_penalty(disc, real))
@@ -186,8 +187,10 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
     rec_in = gen_net.pad(prev_rec + amp * model.rec_noise(n))
     bank = _SampleBank(model, n, config, rng)
 
-    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(gen_net.parameters(), lr=config.lr, betas=(0.5, 0.999))
+    # The fused Adam kernel (CPU and CUDA) saves about a tenth of a CPU step for these tiny nets.
+    fused = model.device.type in ("cpu", "cuda") or None
+    opt_d = torch.optim.Adam(disc.parameters(), lr=config.lr, betas=(0.5, 0.999), fused=fused)
+    opt_g = torch.optim.Adam(gen_net.parameters(), lr=config.lr, betas=(0.5, 0.999), fused=fused)
     milestone = [max(1, int(config.lr_drop_at * steps))]
     sched_d = torch.optim.lr_scheduler.MultiStepLR(opt_d, milestone, 0.1)
     sched_g = torch.optim.lr_scheduler.MultiStepLR(opt_g, milestone, 0.1)
@@ -213,10 +216,16 @@ def train_scale(model: Pyramid, n: int, config: TrainConfig, steps: int,
             opt_d.step()
         # --- generator: fool the critic, and reconstruct from the fixed noise ---
         for _ in range(config.g_steps):
-            fake = fake_batch(prev, _positions(size, crop, count, rng))
-            pos = _positions(size, crop, 1, rng)
-            rec = gen_net(_windows(rec_in, pos, shape, margin), _windows(prev_rec, pos, shape))
-            loss_rec = F.mse_loss(rec, _windows(real, pos, shape))
+            # One generator pass over the random crops and the reconstruction crop together
+            # (no normalisation layers, so batching changes nothing but the overhead).
+            pos = _positions(size, crop, count, rng)
+            z = noise_like(prev.shape, rng, prev.device)
+            rec_pos = _positions(size, crop, 1, rng)
+            both = gen_net(torch.cat([_windows(gen_net.pad(prev + amp * z), pos, shape, margin),
+                                      _windows(rec_in, rec_pos, shape, margin)]),
+                           torch.cat([_windows(prev, pos, shape), _windows(prev_rec, rec_pos, shape)]))
+            fake, rec = both[:-1], both[-1:]
+            loss_rec = F.mse_loss(rec, _windows(real, rec_pos, shape))
             loss_adv = generator_loss(config, disc, fake)
             loss_g = loss_adv + config.rec_weight * loss_rec
             opt_g.zero_grad(set_to_none=True)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -27,6 +28,21 @@ def test_sample_and_info(tiny_model_path, tmp_path, capsys):
     assert "2 samples 70x30" in out
     code, out, _ = run(capsys, "info", tiny_model_path)
     assert code == 0 and "scales trained" in out and "reconstruction MSE" in out
+
+
+def test_sample_variation_and_raw_output(tiny_model_path, tmp_path, capsys):
+    from singan_studio import load
+
+    code, out, err = run(capsys, "sample", tiny_model_path, "-n", "1", "--seed", "3", "--start-scale", "1",
+                         "--variation", "0", "--no-detail", "-o", str(tmp_path), "--device", "cpu", "-q")
+    assert code == 0, err
+    got = np.asarray(Image.open(tmp_path / "coffee" / "sample_0003.png")).astype(int)
+    x = load(tiny_model_path, "cpu").sample(1, start_scale=1, seed=3, variation=0.0, detail=False)[0]
+    assert np.abs(got - (x.permute(1, 2, 0).numpy() * 255).round()).max() <= 1
+    with pytest.raises(SystemExit) as exc:
+        main(["sample", tiny_model_path, "--variation", "-1"])
+    assert exc.value.code == 2
+    assert "must be from 0 to 10" in capsys.readouterr().err
 
 
 def test_sample_batch_skips_a_bad_input_and_says_so(tiny_model_path, tmp_path, capsys):

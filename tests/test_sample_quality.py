@@ -38,17 +38,22 @@ def test_samples_keep_the_inputs_sharpness_and_colours(tiny_model):
 def test_default_start_scale_is_measured_and_recorded(tiny_model):
     m = tiny_model
     chosen = m.meta["start_scale"]
-    assert chosen["default"] == m.default_start_scale
-    assert len(chosen["swd"]) == chosen["default"] + 1 or min(chosen["swd"]) >= chosen["blurred_swd"]
-    # The rule: the first start scale whose samples beat the blurred input's patch statistics.
+    assert (chosen["default"], chosen["variation"]) == (m.default_start_scale, m.default_variation)
+    # The rule: of the candidates whose samples beat the blurred input's patch statistics, the
+    # most diverse; if none does, the closest.
+    candidates = chosen["candidates"]
+    assert {c[0] for c in candidates} == set(range(len(chosen["swd"])))
+    passing = [c for c in candidates if c[2] < chosen["blurred_swd"]]
+    best = max(passing, key=lambda c: c[3]) if passing else min(candidates, key=lambda c: c[2])
+    assert best[:2] == [chosen["default"], chosen["variation"]]
     again = measure_start_scales(m)
     assert again == chosen
     s = m.sample(3, seed=0)
-    assert torch.equal(s, m.sample(3, seed=0, start_scale=m.default_start_scale))
+    assert torch.equal(s, m.sample(3, seed=0, start_scale=m.default_start_scale, variation=m.default_variation))
     # Still variations, not copies: they differ from one another and from the input.
     assert min((s[i] - s[j]).abs().mean() for i in range(3) for j in range(i + 1, 3)) > 0.01
     assert min((s[i] - m.real[0]).abs().mean() for i in range(3)) > 0.01
-    if chosen["default"] < len(chosen["swd"]) and chosen["swd"][chosen["default"]] < chosen["blurred_swd"]:
+    if passing:
         assert patch_swd(s[:1], m.real) < 1.5 * patch_swd(blurred(m.real), m.real)
     assert f"default start scale: {m.default_start_scale}" in m.describe()
 
@@ -56,7 +61,7 @@ def test_default_start_scale_is_measured_and_recorded(tiny_model):
 def test_models_from_before_the_measurement_start_at_scale_0(tiny_model):
     m = tiny_model
     m.meta.pop("start_scale")
-    assert m.default_start_scale == 0
+    assert m.default_start_scale == 0 and m.default_variation == 0
     assert "default start scale" not in m.describe()
 
 

@@ -125,10 +125,14 @@ def test_models_listed_and_described(client, tiny_model_path):
     assert update["value"] == "demo"
     text, details, *sliders = client.predict("demo", api_name="/describe")
     assert "demo model" in text and "3/3 scales trained" in text and "scale 2: 48x36" in details
-    assert len(sliders) >= 1 and all(s["maximum"] == 2 for s in sliders)  # the tiny model has 3 scales
-    # The Generate tab's slider (the first) starts at the model's measured default start scale.
-    default = load(tiny_model_path, "cpu").default_start_scale
-    assert sliders[0]["value"] == default and f"default start scale: {default}" in details
+    # The Generate tab's sliders come first: start scale and layout variation, both set to the
+    # model's measured defaults; every other start-scale slider spans the tiny model's 3 scales.
+    start, variation, *others = sliders
+    model = load(tiny_model_path, "cpu")
+    assert start["maximum"] == 2 and all(s["maximum"] == 2 for s in others) and others
+    assert start["value"] == model.default_start_scale
+    assert variation["value"] == model.default_variation
+    assert f"default start scale: {model.default_start_scale}, layout variation" in details
 
 
 def test_generate_sizes_seeds_and_zip(client, tiny_model_path):
@@ -143,6 +147,14 @@ def test_generate_sizes_seeds_and_zip(client, tiny_model_path):
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(zf.read(names[0])))), images[0])
     again, _ = client.predict("demo", 1, 5, 2.0, 1.0, 0, api_name="/generate")
     assert np.array_equal(read(again[0]["image"]), images[0])  # seed 5 again: the same image
+
+
+def test_generate_passes_variation_and_detail_on(client, tiny_model_path):
+    gallery, _ = client.predict("demo", 2, 5, 1.0, 1.0, 1, 0.0, False, api_name="/generate")
+    expected = load(tiny_model_path, "cpu").sample(2, start_scale=1, seed=5, variation=0.0, detail=False)
+    for item, x in zip(gallery, expected):
+        want = (x.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        assert np.abs(read(item["image"]).astype(int) - want).max() <= 1
 
 
 def test_generate_refuses_unknown_model_and_bad_scale(client):

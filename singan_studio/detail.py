@@ -1,0 +1,86 @@
+"""Fine detail restored from the image's own patches.
+
+A pyramid's finest scales draw the right layout and colours but lose the
+input's finest grain: their samples and reconstructions measure a sharpness
+ratio of about 0.6–0.7 (issue 23, docs/generation.md). The input itself holds
+that grain, so each output pixel borrows it from the input:
+
+1. split both images into a low band (Gaussian blur, σ = 1.5 px) and the rest;
+2. for every pixel, find the input position whose 7×7 low-band patch is
+   closest to the output's low-band patch around it (exact nearest
+   neighbours on the 16 principal components of those patches);
+3. keep the output's low band and take the input's high band at that position.
+
+The output keeps its own layout, colours and variety (the low band is never
+replaced) and gains the input's grain; whole patches are not pasted, so
+verbatim copies do not rise. It is the same internal-patch prior the
+instant engine uses, applied as one cheap final step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from .patches import extract_patches, nearest_neighbours, principal_basis
+
+
+@dataclass(frozen=True)
+class DetailConfig:
+    """How fine detail is restored (defaults measured in docs/generation.md)."""
+
+    sigma: float = 1.5  # px; the band below it is kept from the output
+    patch: int = 7  # side of the low-band patches that are matched
+    dim: int = 16  # principal components kept for the search
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``(N, C, H, W)`` with reflected borders."""
+    radius = max(1, int(3 * sigma + 0.5))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    k = k / k.sum()
+    c = x.shape[1]
+    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+class DetailSource:
+    """The input's low-band patches (projected) and high band, built once per image."""
+
+    def __init__(self, image: torch.Tensor, config: DetailConfig = DetailConfig()):
+        if min(image.shape[-2:]) <= config.patch:
+            raise ValueError(f"the image is too small to restore detail from ({tuple(image.shape[-2:])})")
+        self.config = config
+        low = gaussian_blur(image, config.sigma)
+        self.high = (image - low)[0].flatten(1)  # (C, H*W)
+        rows = self._rows(low)
+        self.mean, self.basis = principal_basis(rows, min(config.dim, rows.shape[1]))
+        self.keys = (rows - self.mean) @ self.basis
+
+    def _rows(self, low: torch.Tensor) -> torch.Tensor:
+        """One patch row per pixel (reflected borders, so edge pixels have a patch too)."""
+        h = self.config.patch // 2
+        return extract_patches(F.pad(low, (h, h, h, h), mode="reflect"), self.config.patch)
+
+    @torch.no_grad()
+    def apply(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` (N, C, H, W) in the input's range, with the input's grain restored."""
+        out = []
+        for x in images.split(1):
+            if min(x.shape[-2:]) <= self.config.patch:
+                out.append(x)  # too small to have patches: nothing to do
+                continue
+            low = gaussian_blur(x, self.config.sigma)
+            queries = (self._rows(low) - self.mean) @ self.basis
+            idx, _ = nearest_neighbours(queries, self.keys)
+            out.append(low + self.high[:, idx].view_as(x))
+        return torch.cat(out)
+
+
+def restore_detail(images: torch.Tensor, source: torch.Tensor, config: DetailConfig = DetailConfig()) -> torch.Tensor:
+    """``images`` with the fine detail of ``source`` (1, C, H, W) restored; see the module doc."""
+    return DetailSource(source, config).apply(images)
