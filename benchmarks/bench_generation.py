@@ -95,11 +95,12 @@ def measure(model_path: Path, n: int) -> list[list] | None:
     seconds = float(model.meta.get("train_seconds", "nan"))
     real = eight_bit(model.real)
     default = model.default_start_scale
+    raw_rec = ((model.reconstruct() + 1) / 2).clamp(0, 1)
+    recs = {True: eight_bit(model.restore_detail(raw_rec)), False: eight_bit(raw_rec)}
     rows = []
     for start, detail in [(default, True), *([(0, True)] if default else []), (default, False)]:
         label = f"{start}{' (default)' if start == default else ''}{'' if detail else ' raw'}"
-        rec = ((model.reconstruct() + 1) / 2).clamp(0, 1)
-        rec = eight_bit(model.restore_detail(rec) if detail else rec)
+        rec = recs[detail]
         samples = model.sample(n, start_scale=start, seed=0, detail=detail)
         wide = retarget_figures(model, detail) if start == default else ["-"] * 3
         rows.append([label, seconds, psnr(rec, real), sharpness_ratio(rec, real),

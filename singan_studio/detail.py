@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .patches import extract_patches, nearest_neighbours, principal_basis
+from .physics import gaussian_kernel
 
 
 @dataclass(frozen=True)
@@ -37,15 +38,10 @@ class DetailConfig:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(N, C, H, W)`` with reflected borders."""
-    radius = max(1, int(3 * sigma + 0.5))
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-t * t / (2 * sigma * sigma))
-    k = k / k.sum()
-    c = x.shape[1]
-    x = F.pad(x, (radius, radius, radius, radius), mode="reflect")
-    x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    """Gaussian blur of ``(N, C, H, W)`` (the kernel of :func:`physics.gaussian_kernel`), reflected borders."""
+    k = gaussian_kernel(sigma).to(x.device, x.dtype)
+    r, c = k.shape[-1] // 2, x.shape[1]
+    return F.conv2d(F.pad(x, (r, r, r, r), mode="reflect"), k.expand(c, 1, -1, -1), groups=c)
 
 
 class DetailSource:
