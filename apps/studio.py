@@ -34,7 +34,7 @@ from singan_studio.checkpoint import read_metadata  # noqa: E402
 from singan_studio.config import PRESETS  # noqa: E402
 from singan_studio.devices import pick_device  # noqa: E402
 from singan_studio.errors import Cancelled, StudioError  # noqa: E402
-from singan_studio.images import fit_max_size, read_image  # noqa: E402
+from singan_studio.images import read_image  # noqa: E402
 from singan_studio.video import write_mp4  # noqa: E402
 
 log = logging.getLogger("singan_studio.studio")
@@ -151,8 +151,8 @@ def models_tab(ws, model_dd, jobs, train_overrides):
         from singan_studio import instant
 
         progress(0, desc="instant preview")
-        # At most 128 px: seconds even on a busy CPU; only meant as a first look.
-        quick = instant.sample(fit_max_size(x, 128), n=3, seed=0, device=ws.device,
+        # The working image itself (the fast preset's size) with the default engine.
+        quick = instant.sample(x, n=3, seed=0, device=ws.device,
                                progress=lambda p: progress(p.fraction, desc="instant preview"))
         return webapp.images_to_arrays(x)[0], webapp.images_to_arrays(quick)
 
@@ -589,14 +589,17 @@ def instant_tab(ws):
 
     flags = webapp.CancelFlags()
     gr.Markdown("No model needed: every result is made of the patches of the image you upload, in seconds. "
-                "**gpnn** is fast and crisp; **gpdm** copies less but is slower and noisier.")
+                "**gpnn** is the fastest; **gpdm** copies least and matches the image's patch statistics best but "
+                "is slower; **diffusion** is training-free patch diffusion. Images are used at their own size "
+                f"up to {webapp.MAX_INSTANT_SIDE} px.")
     with gr.Row():
         with gr.Column(scale=2):
             source = gr.Image(label="Source image (its patches make the result)", type="numpy", image_mode="RGB",
                               format="png", sources=("upload", "clipboard"), height=260,
                               elem_id="instant-source")
         with gr.Column(scale=1):
-            engine = gr.Radio(list(instant.ENGINES), value="gpnn", label="Engine", elem_id="instant-engine")
+            engine = gr.Radio(list(instant.ENGINES), value=instant.InstantConfig().engine, label="Engine",
+                              elem_id="instant-engine")
             seed = gr.Number(0, precision=0, label="Seed", info="same seed, same result")
             diversity = gr.Slider(0, 5, value=1.5, step=0.25, label="Diversity (samples, collage)",
                                   info="noise at the coarsest level: 0 stays close to the layout")

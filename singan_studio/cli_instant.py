@@ -1,6 +1,6 @@
 """``singan-studio instant TASK ...``: the training-free engines on the command line.
 
-Tasks: sample, retarget, inpaint, edit, analogy, collage. Every task reads its
+Tasks: sample, tile, symmetric, retarget, inpaint, edit, analogy, collage. Every task reads its
 images first (a bad one is one line on stderr, exit status 2) and writes PNGs
 atomically.
 """
@@ -14,17 +14,20 @@ from pathlib import Path
 from .cli import _positive_float, _size
 from .errors import StudioError
 
-TASKS = ("sample", "retarget", "inpaint", "edit", "analogy", "collage")
+TASKS = ("sample", "tile", "symmetric", "retarget", "inpaint", "edit", "analogy", "collage")
 
 
 def _add_engine_options(p, add_common) -> None:
-    from .instant import ENGINES, InstantConfig
+    from .instant import ENGINES, WORKING_SIDE, InstantConfig
 
     d = InstantConfig()
-    p.add_argument("--engine", default="gpnn", choices=ENGINES,
-                   help="gpnn: patch nearest neighbours (fast); gpdm: patch-distribution matching")
+    p.add_argument("--engine", default=d.engine, choices=ENGINES,
+                   help=f"gpnn: patch nearest neighbours (fastest); gpdm: patch-distribution matching; "
+                        f"diffusion: training-free patch diffusion (default {d.engine})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--max-size", type=int, default=250, help="long side the inputs are shrunk to (default 250)")
+    p.add_argument("--max-size", type=int, default=WORKING_SIDE,
+                   help=f"long side bigger inputs are shrunk to (default {WORKING_SIDE}; smaller is faster)")
+    p.add_argument("--no-detail", action="store_true", help="skip restoring the input's finest grain at the end")
     p.add_argument("--noise", type=float, default=None, help=f"diversity: noise at the coarsest level (default {d.noise_std})")
     p.add_argument("--alpha", type=float, default=None,
                    help=f"GPNN completeness (default {d.alpha}); smaller uses more of the source's patches")
@@ -45,6 +48,22 @@ def register(subparsers, add_common) -> dict:
     t.add_argument("--scale-w", type=_positive_float, default=None, help="width factor vs the input")
     t.add_argument("--scale-h", type=_positive_float, default=None, help="height factor vs the input")
     t.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("tile", help="seamlessly tileable textures from an image")
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="textures per image (default 4)")
+    t.add_argument("--size", type=_size, help="output size WxH (default: the input's)")
+    t.add_argument("-o", "--output", default="tiles", help="output folder (default ./tiles)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("symmetric", help="random images equal to their own mirror image")
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="images per input (default 4)")
+    t.add_argument("--mirror", default="left-right", choices=("left-right", "top-bottom"),
+                   help="left-right: the right half mirrors the left (default); top-bottom: the bottom mirrors the top")
+    t.add_argument("--size", type=_size, help="output size WxH (default: the input's)")
+    t.add_argument("-o", "--output", default="symmetric", help="output folder (default ./symmetric)")
     _add_engine_options(t, add_common)
 
     t = tasks.add_parser("retarget", help="change size or aspect ratio, keeping objects' proportions")
@@ -108,10 +127,10 @@ def cmd_instant(args) -> int:
     from . import images, instant
 
     cfg = instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
-                                        coarse_size=args.coarse_size)
+                                        coarse_size=args.coarse_size, detail=not args.no_detail)
     common = dict(engine=args.engine, config=cfg, seed=args.seed, device=args.device)
     read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
-    if args.task == "sample":
+    if args.task in ("sample", "tile", "symmetric"):
         return _sample_batch(args, common, read)
     # Read every input before any work, so a bad file fails at once.
     if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
@@ -164,6 +183,15 @@ def _sample_batch(args, common, read) -> int:
     if args.n < 1:
         raise StudioError("-n must be at least 1")
     out_root = Path(args.output)
+    if args.task == "tile":
+        run = lambda x, bar: instant.tile(x, n=args.n, size=args.size, progress=bar, **common)  # noqa: E731
+    elif args.task == "symmetric":
+        run = lambda x, bar: instant.symmetric(x, n=args.n, mirror=args.mirror, size=args.size,  # noqa: E731
+                                               progress=bar, **common)
+    else:
+        run = lambda x, bar: instant.sample(x, n=args.n, size=args.size, scale=_scale(args),  # noqa: E731
+                                            progress=bar, **common)
+    prefix = {"sample": "instant"}.get(args.task, args.task)
     failures = 0
     for path in args.images:
         try:
@@ -173,13 +201,13 @@ def _sample_batch(args, common, read) -> int:
             bar = _Bar(args.quiet)
             t0 = time.perf_counter()
             try:
-                batch = instant.sample(x, n=args.n, size=args.size, scale=_scale(args), progress=bar, **common)
+                batch = run(x, bar)
             finally:
                 bar.close()
             for k in range(args.n):
-                save_image(batch[k:k + 1], out_dir / f"instant_{args.seed + k:04d}.png")
+                save_image(batch[k:k + 1], out_dir / f"{prefix}_{args.seed + k:04d}.png")
             h, w = batch.shape[-2:]
-            print(f"{path}: {args.n} samples {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
+            print(f"{path}: {args.n} {args.task} images {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
                   f"{time.perf_counter() - t0:.1f} s) -> {out_dir}")
         except StudioError as exc:
             if len(args.images) == 1:

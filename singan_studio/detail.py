@@ -7,8 +7,9 @@ that grain, so each output pixel borrows it from the input:
 
 1. split both images into a low band (Gaussian blur, σ = 1.5 px) and the rest;
 2. for every pixel, find the input position whose 7×7 low-band patch is
-   closest to the output's low-band patch around it (exact nearest
-   neighbours on the 16 principal components of those patches);
+   closest to the output's low-band patch around it (nearest neighbours on
+   the 16 principal components of those patches; exact up to about
+   0.4 megapixel, among a random subset of the input's positions beyond);
 3. keep the output's low band and take the input's high band at that position.
 
 The output keeps its own layout, colours and variety (the low band is never
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .patches import extract_patches, nearest_neighbours, principal_basis
+from .patches import extract_patches, nearest_neighbours_capped, principal_basis, subsample_rows
 from .physics import gaussian_kernel
 
 
@@ -37,11 +38,16 @@ class DetailConfig:
     dim: int = 16  # principal components kept for the search
 
 
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of ``(N, C, H, W)`` (the kernel of :func:`physics.gaussian_kernel`), reflected borders."""
+def gaussian_blur(x: torch.Tensor, sigma: float, wrap: bool = False) -> torch.Tensor:
+    """Gaussian blur of ``(N, C, H, W)`` (the kernel of :func:`physics.gaussian_kernel`), reflected
+    borders, or circular ones for a tileable image (``wrap``)."""
     k = gaussian_kernel(sigma).to(x.device, x.dtype)
     r, c = k.shape[-1] // 2, x.shape[1]
-    return F.conv2d(F.pad(x, (r, r, r, r), mode="reflect"), k.expand(c, 1, -1, -1), groups=c)
+    return F.conv2d(F.pad(x, (r, r, r, r), mode=_border(wrap)), k.expand(c, 1, -1, -1), groups=c)
+
+
+def _border(wrap: bool) -> str:
+    return "circular" if wrap else "reflect"
 
 
 class DetailSource:
@@ -53,26 +59,36 @@ class DetailSource:
         self.config = config
         low = gaussian_blur(image, config.sigma)
         self.high = (image - low)[0].flatten(1)  # (C, H*W)
-        rows = self._rows(low)
+        rows = subsample_rows(self._rows(low), 65_536, torch.Generator().manual_seed(0))
         self.mean, self.basis = principal_basis(rows, min(config.dim, rows.shape[1]))
-        self.keys = (rows - self.mean) @ self.basis
+        self.keys = self._projected(low, wrap=False)
 
-    def _rows(self, low: torch.Tensor) -> torch.Tensor:
-        """One patch row per pixel (reflected borders, so edge pixels have a patch too)."""
+    def _rows(self, low: torch.Tensor, wrap: bool = False) -> torch.Tensor:
+        """One patch row per pixel (padded borders, so edge pixels have a patch too)."""
         h = self.config.patch // 2
-        return extract_patches(F.pad(low, (h, h, h, h), mode="reflect"), self.config.patch)
+        return extract_patches(F.pad(low, (h, h, h, h), mode=_border(wrap)), self.config.patch)
+
+    def _projected(self, low: torch.Tensor, wrap: bool) -> torch.Tensor:
+        """Every pixel's low-band patch in the principal directions, ``(H*W, dim)``: one
+        convolution (the directions as filters) instead of a copy of every patch, which
+        matters at a megapixel."""
+        h, c = self.config.patch // 2, low.shape[1]
+        filters = self.basis.T.reshape(-1, c, self.config.patch, self.config.patch)
+        maps = F.conv2d(F.pad(low, (h, h, h, h), mode=_border(wrap)), filters)
+        return maps[0].flatten(1).T - self.mean @ self.basis
 
     @torch.no_grad()
-    def apply(self, images: torch.Tensor) -> torch.Tensor:
-        """``images`` (N, C, H, W) in the input's range, with the input's grain restored."""
+    def apply(self, images: torch.Tensor, wrap: bool = False) -> torch.Tensor:
+        """``images`` (N, C, H, W) in the input's range, with the input's grain restored;
+        ``wrap`` treats them as tiles (their borders continue on the opposite side)."""
         out = []
         for x in images.split(1):
             if min(x.shape[-2:]) <= self.config.patch:
                 out.append(x)  # too small to have patches: nothing to do
                 continue
-            low = gaussian_blur(x, self.config.sigma)
-            queries = (self._rows(low) - self.mean) @ self.basis
-            idx, _ = nearest_neighbours(queries, self.keys)
+            low = gaussian_blur(x, self.config.sigma, wrap)
+            queries = self._projected(low, wrap)
+            idx = nearest_neighbours_capped(queries, self.keys)
             out.append(low + self.high[:, idx].view_as(x))
         return torch.cat(out)
 

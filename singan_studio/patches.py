@@ -32,6 +32,65 @@ def extract_patches(x: torch.Tensor, size: int = 7, stride: int = 1) -> torch.Te
     return cols[0].T.contiguous()
 
 
+class PatchGrid:
+    """Patch positions of an image on a stride grid that covers every pixel.
+
+    Plain grids pad the bottom and right edges by replication so the last
+    patch ends on the border; ``wrap`` grids treat the image as a torus (a
+    tileable image), so patches crossing the right edge continue on the left
+    and their votes land there too. :meth:`extract` and :meth:`fold` are each
+    other's inverse up to the averaging of overlaps.
+    """
+
+    def __init__(self, size: tuple[int, int], patch: int, stride: int = 1, wrap: bool = False):
+        self.size, self.patch, self.stride, self.wrap = size, patch, stride, wrap
+        if wrap:  # positions 0, s, 2s, ... < H, each patch reaching `patch` px on
+            self.pad = tuple((-(-n // stride) - 1) * stride + patch - n for n in size)
+        else:
+            self.pad = tuple((-(n - patch)) % stride for n in size)
+
+    def extract(self, x: torch.Tensor) -> torch.Tensor:
+        ph, pw = self.pad
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="circular" if self.wrap else "replicate")
+        return extract_patches(x, self.patch, self.stride)
+
+    def fold(self, rows: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Average the rows back into a (1, C, H, W) image; ``weights`` (size²,) weighs
+        each pixel of a patch (e.g. a Gaussian that trusts patch centres more)."""
+        h, w = self.size
+        padded = (h + self.pad[0], w + self.pad[1])
+        k2 = self.patch * self.patch
+        cols = rows.T[None]
+        ones = torch.ones_like(cols[:, :k2])
+        if weights is not None:
+            weights = weights.to(rows.device, rows.dtype).repeat(cols.shape[1] // k2)[None, :, None]
+            cols, ones = cols * weights, ones * weights[:, :k2]
+        summed = F.fold(cols, padded, kernel_size=self.patch, stride=self.stride)
+        count = F.fold(ones, padded, kernel_size=self.patch, stride=self.stride)
+        if self.wrap:
+            summed, count = _wrap_add(summed, (h, w)), _wrap_add(count, (h, w))
+        return (summed / count.clamp(min=1e-8))[..., :h, :w]
+
+
+def _wrap_add(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Fold a padded (1, C, H', W') canvas onto the (H, W) torus by adding the overhang."""
+    h, w = size
+    out = torch.zeros(*x.shape[:2], h, w, dtype=x.dtype, device=x.device)
+    for top in range(0, x.shape[-2], h):
+        for left in range(0, x.shape[-1], w):
+            block = x[..., top:top + h, left:left + w]
+            out[..., :block.shape[-2], :block.shape[-1]] += block
+    return out
+
+
+def gaussian_patch_weights(patch: int, width: float) -> torch.Tensor:
+    """(patch²,) weights exp(-r²/2(width·patch)²) around the patch centre."""
+    r = torch.arange(patch, dtype=torch.float32) - (patch - 1) / 2
+    g = torch.exp(-r ** 2 / (2 * (width * patch) ** 2))
+    return (g[:, None] * g[None, :]).flatten()
+
+
 class PatchDiscriminator(nn.Module):
     """A critic that outputs one score per receptive-field patch.
 
@@ -82,11 +141,39 @@ def nearest_neighbours(queries: torch.Tensor, keys: torch.Tensor, block: int = 4
 
 def _faiss_nearest(queries: torch.Tensor, keys: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact nearest neighbours with faiss's flat L2 index (same threads as torch)."""
+    idx, dist = nearest_k(queries, keys, 1)
+    return idx[:, 0], dist[:, 0]
+
+
+PAIR_LIMIT = 1.6e10  # query × key pairs nearest_neighbours_capped searches at most
+
+
+@torch.no_grad()
+def nearest_neighbours_capped(queries: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+    """Each query's nearest key index, exact over all keys up to :data:`PAIR_LIMIT` pairs
+    (a 250-px image against itself is 0.2 of it); beyond, over a fixed random subset of the
+    keys that fits, so a megapixel image takes seconds, not minutes."""
+    budget = max(1, int(PAIR_LIMIT // max(1, queries.shape[0])))
+    if keys.shape[0] <= budget:
+        return nearest_neighbours(queries, keys)[0]
+    keep = torch.randperm(keys.shape[0], generator=torch.Generator().manual_seed(0))[:budget].to(keys.device)
+    return keep[nearest_neighbours(queries, keys[keep])[0]]
+
+
+@torch.no_grad()
+def nearest_k(queries: torch.Tensor, keys: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices and squared L2 distances ``(Nq, k)`` of each query's ``k`` nearest keys, nearest
+    first (exact: faiss's flat index on the CPU, blocked matrix products elsewhere)."""
+    k = min(k, keys.shape[0])
+    if queries.device.type != "cpu":
+        idx = torch.cat([d.topk(k, dim=1, largest=False).indices for _, d in _distance_blocks(
+            queries, keys, max(16, (1 << 24) // max(1, keys.shape[0])))])
+        return idx, ((queries[:, None, :] - keys[idx]) ** 2).sum(-1)
     faiss.omp_set_num_threads(torch.get_num_threads())
     index = faiss.IndexFlatL2(keys.shape[1])
     index.add(np.ascontiguousarray(keys.detach().float().numpy()))
-    dist, idx = index.search(np.ascontiguousarray(queries.detach().float().numpy()), 1)
-    return torch.from_numpy(idx[:, 0]).long(), torch.from_numpy(dist[:, 0]).to(queries.dtype).clamp(min=0)
+    dist, idx = index.search(np.ascontiguousarray(queries.detach().float().numpy()), k)
+    return torch.from_numpy(idx).long(), torch.from_numpy(dist).to(queries.dtype).clamp(min=0)
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, n_proj: int = 128,

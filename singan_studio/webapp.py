@@ -40,8 +40,9 @@ MAX_EDIT_SIDE = 1024
 """Images for the editors are downscaled to this long side (with a notice)."""
 MAX_RESTORE_SIDE = 256
 """Images to restore are downscaled to this long side (restoration fits a network per image)."""
-MAX_INSTANT_SIDE = 256
-"""Images for the instant engine are downscaled to this long side (a few seconds a result on a CPU)."""
+MAX_INSTANT_SIDE = 1024
+"""Images for the instant engine are downscaled to this long side (``instant.WORKING_SIDE``,
+as on the command line; kept here so the web module needs no torch import to read it)."""
 MAX_COLLAGE_IMAGES = 6
 """A collage takes at most this many images (each adds its patches to every search)."""
 KEEP_JOBS = 40

@@ -57,6 +57,8 @@ def test_completeness_score_spreads_queries_over_keys():
 
 # -- tasks ---------------------------------------------------------------------
 
+# Patch diffusion measures 0.091 against the 0.35 × noise bound of 0.091 here: its samples are
+# weaker in patch statistics (benchmarks/RESULTS.md), so it is not listed until it beats the bound.
 @pytest.mark.parametrize("engine", ["gpnn", "gpdm"])
 def test_samples_have_the_size_asked_and_the_source_patches(coffee, engine):
     out = sample(coffee, n=2, size=(40, 80), engine=engine, config=FAST, seed=0)
@@ -97,7 +99,7 @@ def _hole(h=48, w=64) -> torch.Tensor:
     return m
 
 
-@pytest.mark.parametrize("engine", ["gpnn", "gpdm"])
+@pytest.mark.parametrize("engine", ["gpnn", "gpdm", "diffusion"])
 def test_inpainting_leaves_pixels_outside_the_mask_untouched(coffee, engine):
     m = _hole()
     out = inpaint(coffee, m, engine=engine, config=FAST, seed=1)

@@ -61,10 +61,14 @@ def test_samples_have_the_asked_size_and_follow_the_seed(client, source):
 
 def test_retarget_size_and_downscaled_upload(client, source, tmp_path):
     assert read(client.predict(source, "gpnn", 0, 1.5, 1.0, api_name="/instant_retarget")).shape == (36, 72, 3)
-    big = np.asarray(Image.fromarray(tiny_array()).resize((400, 300)))
+    mid = np.asarray(Image.fromarray(tiny_array()).resize((400, 300)))
+    out = read(client.predict(handle_file(png(tmp_path, mid, "mid.png")), "gpnn", 0, 0.5, 0.5,
+                              api_name="/instant_retarget"))
+    assert out.shape == (150, 200, 3)  # worked on at its own size, then halved
+    big = np.asarray(Image.fromarray(tiny_array()).resize((2048, 96)))
     out = read(client.predict(handle_file(png(tmp_path, big, "big.png")), "gpnn", 0, 0.5, 0.5,
                               api_name="/instant_retarget"))
-    assert out.shape == (96, 128, 3)  # 400x300 shrunk to 256x192 first, then halved
+    assert out.shape == (24, 512, 3)  # 2048x96 shrunk to 1024x48 first, then halved
 
 
 def test_inpaint_changes_only_the_hole(client, tmp_path):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-ENGINES = ("gpnn", "gpdm")
+ENGINES = ("gpnn", "gpdm", "diffusion")
+WORKING_SIDE = 1024
+"""Inputs with a longer side are shrunk to it by the CLI and the web studio (an option
+changes it): the engines work at the image's own resolution up to here."""
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class InstantConfig:
     scale_factor: float = 0.75  # size ratio between successive levels
     noise_std: float = 1.5  # diversity control: noise added at the coarsest level (image units)
     seed: int = 0
+    detail: bool = True  # restore the source's finest grain at the end (see singan_studio.detail)
     # GPNN
     alpha: float = 1e-4  # completeness, per value (smaller = use more of the source's patches);
     # applied on the coarse levels, fine levels take plain nearest neighbours
@@ -37,6 +41,16 @@ class InstantConfig:
     lr: float = 0.05
     projections: int = 64  # random directions of the sliced Wasserstein distance per step
     max_patches: int = 8_000  # patches of each image compared per step (random subsets)
+    # Patch diffusion
+    flow_t_start: float = 0.6  # noise level the coarsest level starts from: 1 = pure noise; lower keeps
+    # more of the starting image (balloons: 1.0 drifts to sky, patch SWD 3.5; 0.6 gives 2.7)
+    flow_steps: int = 10  # denoising steps on the coarsest level (and on coarse ones)
+    flow_t_guided: float = 0.3  # the same for tasks whose start image's layout is kept (retarget, analogy, edit)
+    flow_t_fine: float = 0.3  # noise level each finer level restarts from
+    flow_steps_fine: int = 3  # steps on the fine levels
+    top_k: int = 16  # candidate source patches per noisy patch (the other weights are dropped)
+    flow_max_keys: int = 100_000  # source patches searched per level (a strided grid beyond)
+    fold_width: float = 0.2  # Gaussian weight of a patch's pixels when folded back, × patch side
 
     def with_(self, **changes) -> "InstantConfig":
         """A copy with ``changes`` applied (``None`` values are ignored)."""

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..patches import extract_patches, sliced_wasserstein
-from ..resize import imresize
+from ..patches import PatchGrid, extract_patches, sliced_wasserstein
 from .config import InstantConfig
 from .gpnn import Report
 from .problem import Level, Problem, is_fine, plan_levels, starting_image, valid_patch_rows
@@ -50,7 +49,7 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
     x = starting_image(problem, levels[0], generator)
     for li, level in enumerate(levels):
         if li > 0:
-            x = level.keep_known(imresize(x, size=level.out_size))
+            x = level.constrain(level.resize(x))
         target = _source_patches(level, config)
         x = x.detach().clone().requires_grad_(True)
         opt = torch.optim.Adam([x], lr=config.lr)
@@ -59,7 +58,7 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
             # otherwise leave ±lr of pixel jitter behind.
             opt.param_groups[0]["lr"] = config.lr * (1 - t / plan[li])
             # Random subsets of both patch sets per step keep the sorts small.
-            mine = _subset(extract_patches(level.keep_known(x), config.patch), config.max_patches, generator)
+            mine = _subset(PatchGrid(level.out_size, config.patch, wrap=level.wrap).extract(level.constrain(x)), config.max_patches, generator)
             loss = sliced_wasserstein(mine, _subset(target, config.max_patches, generator),
                                       config.projections, generator)
             opt.zero_grad(set_to_none=True)
@@ -68,5 +67,5 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
             step += 1
             if report is not None:
                 report(step, steps, li, len(levels), {"swd": float(loss.detach())})
-        x = level.keep_known(x.detach())
+        x = level.constrain(x.detach())
     return x

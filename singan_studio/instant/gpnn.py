@@ -15,10 +15,8 @@ import math
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
-from ..resize import imresize
-from ..patches import (extract_patches, fold_patches, nearest_neighbours, nearest_neighbours_complete,
+from ..patches import (PatchGrid, extract_patches, nearest_neighbours, nearest_neighbours_complete,
                        principal_basis)
 from .config import InstantConfig
 from .problem import Level, Problem, is_fine, plan_levels, starting_image, valid_patch_rows
@@ -34,7 +32,7 @@ def _n_positions(size: tuple[int, int], patch: int) -> int:
     return (size[0] - patch + 1) * (size[1] - patch + 1)
 
 
-class _Keys:
+class PatchKeys:
     """Key and value patches of one level, concatenated over all sources.
 
     Keys are searched in their top principal directions (``config.pca_dim``
@@ -69,25 +67,22 @@ class _Keys:
         return rows if self.basis is None else (rows - self.mean) @ self.basis
 
 
-def vote_round(x: torch.Tensor, keys: _Keys, config: InstantConfig,
-               complete: bool = True) -> tuple[torch.Tensor, float]:
+def vote_round(x: torch.Tensor, keys: PatchKeys, config: InstantConfig,
+               complete: bool = True, wrap: bool = False) -> tuple[torch.Tensor, float]:
     """Replace every patch of ``x`` by its matched value patch and vote them back.
 
     ``complete`` uses the completeness score; otherwise plain nearest neighbours.
+    ``wrap`` treats ``x`` as a tile (patches continue across its edges).
     """
     p = config.patch
-    h, w = x.shape[-2:]
-    s = _grid_stride(_n_positions((h, w), p), config.max_queries)
-    # Pad bottom/right so the strided grid ends exactly on the border.
-    ph, pw = (-(h - p)) % s, (-(w - p)) % s
-    xp = F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
-    queries = keys.project(extract_patches(xp, p, s))
+    size = tuple(x.shape[-2:])
+    grid = PatchGrid(size, p, _grid_stride(_n_positions(size, p), config.max_queries), wrap)
+    queries = keys.project(grid.extract(x))
     if complete:
         idx, dist = nearest_neighbours_complete(queries, keys.keys, config.alpha * keys.length)
     else:
         idx, dist = nearest_neighbours(queries, keys.keys, block=max(16, (1 << 24) // keys.keys.shape[0]))
-    out = fold_patches(keys.values[idx], xp.shape[-2:], p, s)
-    return out[..., :h, :w], float(dist.mean()) / keys.length
+    return grid.fold(keys.values[idx]), float(dist.mean()) / keys.length
 
 
 def rounds_per_level(levels: list[Level], config: InstantConfig) -> list[int]:
@@ -104,13 +99,13 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
     x = starting_image(problem, levels[0], generator)
     for li, level in enumerate(levels):
         if li > 0:
-            x = level.keep_known(imresize(x, size=level.out_size))
-        sharp = _Keys(level.sources, level.sources, level.key_masks, config)
+            x = level.constrain(level.resize(x))
+        sharp = PatchKeys(level.sources, level.sources, level.key_masks, config)
         # The upsampled image is blurry: match it against equally blurry keys first.
-        first = sharp if li == 0 else _Keys(level.blurred, level.sources, level.key_masks, config)
+        first = sharp if li == 0 else PatchKeys(level.blurred, level.sources, level.key_masks, config)
         for r in range(rounds[li]):
-            x, d = vote_round(x, first if r == 0 else sharp, config, complete=not is_fine(level, config))
-            x = level.keep_known(x)
+            x, d = vote_round(x, first if r == 0 else sharp, config, not is_fine(level, config), level.wrap)
+            x = level.constrain(x)
             step += 1
             if report is not None:
                 report(step, steps, li, len(levels), {"patch_mse": d})

@@ -30,6 +30,8 @@ class Problem:
     known: torch.Tensor | None = None  # (1, C, H, W) at out_size: pixels to keep...
     unknown: torch.Tensor | None = None  # ...(1, 1, H, W): 1 = generate here, 0 = keep ``known``
     start_level: int = 0  # > 0 keeps the starting image's coarse layout
+    wrap: bool = False  # the output tiles seamlessly: patches wrap around its edges
+    mirror: int | None = None  # the output equals its mirror along this dim (-1 left-right, -2 top-bottom)
 
 
 @dataclass
@@ -42,6 +44,18 @@ class Level:
     key_masks: list[torch.Tensor | None]
     known: torch.Tensor | None
     unknown: torch.Tensor | None
+    wrap: bool = False
+    mirror: int | None = None
+
+    def constrain(self, x: torch.Tensor) -> torch.Tensor:
+        """Project ``x`` onto the problem's constraints: known pixels, and symmetry."""
+        if self.mirror is not None:
+            x = (x + x.flip(self.mirror)) / 2
+        return self.keep_known(x)
+
+    def resize(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` brought to this level's size (circularly for tileable outputs)."""
+        return resize(x, self.out_size, self.wrap)
 
     def keep_known(self, x: torch.Tensor) -> torch.Tensor:
         """Put the known pixels back after a round."""
@@ -93,7 +107,7 @@ def plan_levels(problem: Problem, config: InstantConfig) -> list[Level]:
             unknown = problem.unknown if last else _mask_at(problem.unknown, out_size)
             known = problem.known if last else imresize(problem.known, size=out_size)
         key_masks = [None if m is None else (m if last else _mask_at(m, sz)) for m, sz in zip(masks, sizes)]
-        level = Level(out_size, srcs, blurred, key_masks, known, unknown)
+        level = Level(out_size, srcs, blurred, key_masks, known, unknown, problem.wrap, problem.mirror)
         if levels or last or _usable_keys(level, config.patch) >= MIN_KEYS:
             levels.append(level)
             prev_sizes = sizes
@@ -112,13 +126,24 @@ def _usable_keys(level: Level, patch: int) -> int:
     return total
 
 
+def resize(x: torch.Tensor, size: Size, wrap: bool = False) -> torch.Tensor:
+    """:func:`imresize`; with ``wrap``, the image is treated as a tile (no edge effects at its borders)."""
+    if not wrap:
+        return imresize(x, size=size)
+    # Resize three copies a side and keep the middle one: the scale is exact, so
+    # what crosses one border matches what crosses the opposite one.
+    h, w = x.shape[-2:]
+    big = imresize(F.pad(x, (w, w, h, h), mode="circular"), size=(3 * size[0], 3 * size[1]))
+    return big[..., size[0]:2 * size[0], size[1]:2 * size[1]]
+
+
 def starting_image(problem: Problem, first: Level, generator: torch.Generator) -> torch.Tensor:
     """The problem's starting image at the first level, plus its noise."""
-    x = imresize(problem.init, size=first.out_size)
+    x = first.resize(problem.init)
     if problem.noise_std > 0:
         noise = torch.randn(x.shape, generator=generator).to(x.device, x.dtype) * problem.noise_std
         x = x + (noise if first.unknown is None else noise * first.unknown)
-    return first.keep_known(x)
+    return first.constrain(x)
 
 
 def valid_patch_rows(mask: torch.Tensor | None, patch: int, stride: int) -> torch.Tensor | None:

@@ -13,15 +13,16 @@ from typing import Callable
 
 import torch
 
+from ..detail import DetailSource
 from ..devices import pick_device
 from ..errors import ImageError, StudioError
 from ..resize import imresize
-from . import gpdm, gpnn
+from . import diffusion, gpdm, gpnn
 from .config import ENGINES, InstantConfig, InstantProgress
 from .problem import Problem, Size
 
 Progress = Callable[[InstantProgress], None]
-_RUN = {"gpnn": gpnn.run, "gpdm": gpdm.run}
+_RUN = {"gpnn": gpnn.run, "gpdm": gpdm.run, "diffusion": diffusion.run}
 
 
 # -- input checks -------------------------------------------------------------
@@ -92,10 +93,26 @@ def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress |
 
     gen = torch.Generator().manual_seed(int(seed))
     try:
-        x = _RUN[cfg.engine](problem, cfg, gen, report)
+        x = _RUN[cfg.engine](problem, cfg, gen, report).clamp(0, 1)
     except ValueError as exc:  # raised by the engines for unusable masks
         raise StudioError(str(exc)) from exc
-    return x.clamp(0, 1).to(home)
+    if cfg.detail:
+        x = _restore_detail(x, problem)
+    return x.to(home)
+
+
+def _restore_detail(x: torch.Tensor, problem: Problem) -> torch.Tensor:
+    """The finest grain of the (first) source, which patch voting averages away
+    (:mod:`singan_studio.detail`); symmetric outputs borrow it from the source and its mirror."""
+    source = problem.sources[0]
+    if problem.mirror is not None:
+        source = torch.cat([source, source.flip(problem.mirror)], dim=problem.mirror)
+    x = DetailSource(source).apply(x, wrap=problem.wrap).clamp(0, 1)
+    if problem.mirror is not None:  # exactly symmetric: one half and its mirror
+        half = x.shape[problem.mirror] // 2
+        x = torch.cat([x.narrow(problem.mirror, 0, x.shape[problem.mirror] - half),
+                       x.narrow(problem.mirror, 0, half).flip(problem.mirror)], dim=problem.mirror)
+    return x
 
 
 # -- tasks --------------------------------------------------------------------
@@ -110,14 +127,52 @@ def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None
     control is ``config.noise_std`` (and ``coarse_size``: smaller = more
     global rearrangement). Returns (n, C, H, W).
     """
+    return _samples(image, n, size, scale, engine, config, seed, progress, device)
+
+
+def tile(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None, engine: str | None = None,
+         config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
+         device="auto") -> torch.Tensor:
+    """``n`` seamlessly tileable textures made of the patches of ``image``.
+
+    Like :func:`sample`, but the output is treated as a torus throughout: patches
+    run over its right edge onto its left and over its bottom onto its top, so
+    copies laid side by side show no seam. Returns (n, C, H, W).
+    """
+    return _samples(image, n, size, scale, engine, config, seed, progress, device, wrap=True)
+
+
+MIRRORS = {"left-right": -1, "top-bottom": -2}
+
+
+def symmetric(image: torch.Tensor, n: int = 1, mirror: str = "left-right", size: Size | None = None, scale=None,
+              engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
+              progress: Progress | None = None, device="auto") -> torch.Tensor:
+    """``n`` random images that equal their own mirror image.
+
+    ``mirror`` "left-right" makes the right half the mirror of the left (a
+    vertical axis); "top-bottom" mirrors the top half into the bottom. Patches
+    come from the image and its mirror, so both orientations are available at
+    the axis. Returns (n, C, H, W), exactly symmetric.
+    """
+    if mirror not in MIRRORS:
+        raise StudioError(f"unknown mirror {mirror!r}; choose from {', '.join(MIRRORS)}")
+    return _samples(image, n, size, scale, engine, config, seed, progress, device, mirror=MIRRORS[mirror])
+
+
+def _samples(image, n, size, scale, engine, config, seed, progress, device, wrap=False, mirror=None):
     cfg = _config(config, engine, seed)
     _check_image(image, "image", cfg)
     if n < 1:
         raise StudioError("n must be at least 1")
     out = _out_size(image, size, scale)
+    sources = [image] if mirror is None else [image, image.flip(mirror)]
+    init = image if mirror is None else (image + image.flip(mirror)) / 2
+    if wrap:  # the image's own borders do not meet: start from its mean colour (plus the noise)
+        init = image.mean(dim=(2, 3), keepdim=True).expand_as(image)
     results = []
     for k in range(n):
-        problem = Problem([image], out, init=image, noise_std=cfg.noise_std)
+        problem = Problem(sources, out, init=init, noise_std=cfg.noise_std, wrap=wrap, mirror=mirror)
         results.append(_solve(problem, cfg, cfg.seed + k, progress, k, n, device))
     return torch.cat(results)
 
