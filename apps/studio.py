@@ -588,6 +588,10 @@ def instant_tab(ws):
     from singan_studio import instant
 
     flags = webapp.CancelFlags()
+    TILE_KINDS = {"tileable": (instant.tile, {}),
+                  "symmetric left-right": (instant.symmetric, {"mirror": "left-right"}),
+                  "symmetric top-bottom": (instant.symmetric, {"mirror": "top-bottom"})}
+
     gr.Markdown("No model needed: every result is made of the patches of the image you upload, in seconds. "
                 "**gpnn** is the fastest; **gpdm** copies least and matches the image's patch statistics best but "
                 "is slower; **diffusion** is training-free patch diffusion. Images are used at their own size "
@@ -615,6 +619,16 @@ def instant_tab(ws):
                 gallery = gr.Gallery(label="Samples", columns=4, format="png", object_fit="contain",
                                      elem_id="instant-gallery")
                 archive = gr.File(label="All samples (zip)", interactive=False, elem_id="instant-zip")
+    with gr.Accordion("Tileable texture or symmetric image", open=False):
+        with gr.Row():
+            with gr.Column(scale=1):
+                kind = gr.Radio(list(TILE_KINDS), value="tileable", label="Kind", elem_id="instant-tile-kind",
+                                info="tileable: copies side by side show no seam; symmetric: equal to its mirror")
+                t_count = gr.Slider(1, 8, value=2, step=1, label="How many")
+                tile_btn = gr.Button("Make", variant="primary", elem_id="instant-tile-btn")
+            with gr.Column(scale=2):
+                t_gallery = gr.Gallery(label="Results (tileable ones shown 2 × 2)", columns=2, format="png",
+                                       object_fit="contain", elem_id="instant-tile-gallery")
     with gr.Accordion("Retarget", open=False):
         with gr.Row():
             with gr.Column(scale=1):
@@ -683,6 +697,19 @@ def instant_tab(ws):
         return arrays, str(webapp.zip_images(arrays, ws.job_dir() / "instant_samples.zip"))
 
     @user_errors
+    def run_tile(image, eng, seed_value, what, n, noise, request: gr.Request, progress=gr.Progress()):
+        x, notes = webapp.instant_source(image)
+        cfg = webapp.instant_config(eng, noise)
+        _notify(notes)
+        if what not in TILE_KINDS:
+            raise StudioError(f"choose one of {', '.join(TILE_KINDS)}")
+        fn, extra = TILE_KINDS[what]
+        batch = run(fn, request, progress, x, n=int(n), config=cfg, seed=int(seed_value or 0), **extra)
+        if what == "tileable":  # show each as 2 x 2 copies, where a seam would show
+            batch = batch.repeat(1, 1, 2, 2)
+        return webapp.images_to_arrays(batch)
+
+    @user_errors
     def run_retarget(image, eng, seed_value, w, h, request: gr.Request, progress=gr.Progress()):
         x, notes = webapp.instant_source(image)
         cfg = webapp.instant_config(eng)
@@ -735,6 +762,8 @@ def instant_tab(ws):
 
     sample_btn.click(run_sample, [source, engine, seed, count, s_width, s_height, diversity], [gallery, archive],
                      api_name="instant_sample", **RENDER)
+    tile_btn.click(run_tile, [source, engine, seed, kind, t_count, diversity], t_gallery, api_name="instant_tile",
+                   **RENDER)
     retarget_btn.click(run_retarget, [source, engine, seed, r_width, r_height], retarget_out,
                        api_name="instant_retarget", **RENDER)
     inpaint_btn.click(run_inpaint, [editor, engine, seed, hint], inpaint_out, api_name="instant_inpaint", **RENDER)

@@ -3,8 +3,10 @@
     python scripts/make_figures_instant.py
 
 Writes docs/images/instant_samples.png (a photo, three random samples and a
-panorama) and docs/images/instant_tasks.png (retargeting, inpainting with a
-colour hint, a structural analogy), each panel labelled.
+panorama), docs/images/instant_tasks.png (retargeting, inpainting with a
+colour hint, a structural analogy) and docs/images/instant_engines.png (one
+row per engine: a sample, a 2x-wide retarget, a hole filled, a symmetric
+image and a tileable texture shown 2 x 2), each panel labelled.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from singan_studio.images import fit_max_size, from_pil, to_pil  # noqa: E402
-from singan_studio.instant import analogy, inpaint, retarget, sample  # noqa: E402
+from singan_studio.instant import ENGINES, analogy, inpaint, retarget, sample, symmetric, tile  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
 
@@ -78,7 +80,33 @@ def main() -> None:
                panel(hint, "hole + colour hint", h), panel(filled, "inpainted", h),
                panel(a, "layout A", h), panel(drawn, "A with input's patches", h)])
     fig.save(OUT / "instant_tasks.png", optimize=True)
-    for name in ("instant_samples.png", "instant_tasks.png"):
+    engines_figure(h)
+
+
+def engines_figure(h: int) -> None:
+    """One row per engine, one panel per task, same inputs and seeds."""
+    src, stars = photo("coffee"), photo("hubble_deep_field", 128)
+    hh, ww = src.shape[-2:]
+    hole = torch.zeros(1, 1, hh, ww)
+    hole[..., hh // 3: 2 * hh // 3, ww // 3: 2 * ww // 3] = 1
+    rows = [row([panel(src, "input", h), panel(stars, "texture input", h)])]
+    for engine in ENGINES:
+        filled = inpaint(src, hole, engine=engine, seed=0)
+        print(engine, flush=True)
+        rows.append(row([
+            panel(sample(src, engine=engine, seed=1), f"{engine}: sample", h),
+            panel(retarget(src, size=(hh, 2 * ww), engine=engine), "retarget 2x wide", h),
+            panel(filled, "centre hole filled", h),
+            panel(symmetric(src, engine=engine, seed=1), "symmetric", h),
+            panel(tile(stars, engine=engine, seed=0).repeat(1, 1, 2, 2), "tileable, 2 x 2", h)]))
+    width = max(r.width for r in rows)
+    fig = Image.new("RGB", (width, sum(r.height + 4 for r in rows)), "white")
+    y = 0
+    for r in rows:
+        fig.paste(r, (0, y))
+        y += r.height + 4
+    fig.save(OUT / "instant_engines.png", optimize=True)
+    for name in ("instant_samples.png", "instant_tasks.png", "instant_engines.png"):
         print(OUT / name, (OUT / name).stat().st_size // 1024, "KB")
 
 

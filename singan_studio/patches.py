@@ -264,7 +264,8 @@ def _distance_blocks(queries: torch.Tensor, keys: torch.Tensor, block: int):
 
 @torch.no_grad()
 def nearest_neighbours_complete(queries: torch.Tensor, keys: torch.Tensor, alpha: float,
-                                block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                                block: int | None = None,
+                                candidates: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Nearest keys under GPNN's completeness-normalised score.
 
     The score of key j for query i is ``D_ij / (alpha + min_l D_lj)``, with
@@ -274,7 +275,17 @@ def nearest_neighbours_complete(queries: torch.Tensor, keys: torch.Tensor, alpha
     neighbour). Two blocked passes (the per-key minimum, then the search), so
     memory is ``block × Nk`` floats; ``block`` defaults to ~16 M floats' worth.
     Returns each query's key index and its plain squared L2 distance.
+
+    ``candidates`` (on the CPU): the score is compared only among each query's
+    that many plain nearest keys, and both passes are faiss searches (keys
+    against queries, then queries against keys): about 10× faster at a
+    megapixel, and the same choice whenever the best-scoring key is among them.
     """
+    if candidates and queries.device.type == "cpu":
+        key_min = nearest_k(keys, queries, 1)[1][:, 0]
+        idx, d = nearest_k(queries, keys, candidates)
+        pick = (d / (alpha + key_min[idx])).argmin(dim=1, keepdim=True)
+        return idx.gather(1, pick)[:, 0], d.gather(1, pick)[:, 0]
     if block is None:
         block = max(16, (1 << 24) // max(1, keys.shape[0]))
     # Per-key minimum over queries: blocks of keys, so the reduction runs along rows.

@@ -200,3 +200,13 @@ def test_cli_sample_and_inpaint(tmp_path, tiny_png, capsys):
     assert Image.open(out).size == (64, 48)
     assert main(["instant", "sample", str(tmp_path / "missing.png"), "-q"]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_tight_patch_budgets_leave_no_gaps(coffee):
+    # A megapixel image meets the query budget; tiny budgets do the same here. The query grid
+    # must still cover every pixel (a grid sparser than a patch leaves black lattice lines).
+    cfg = FAST.with_(max_queries=20, max_keys=60, detail=False)
+    out = sample(coffee, config=cfg, seed=0)
+    assert abs(float(out.mean() - coffee.mean())) < 0.08
+    dark = lambda x: float((x.max(dim=1).values < 0.02).float().mean())  # noqa: E731
+    assert dark(out) <= dark(coffee) + 0.01

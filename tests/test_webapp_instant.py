@@ -132,3 +132,15 @@ def test_stop_ends_a_running_job(client, tmp_path):
     client.predict(api_name="/stop_instant")
     with pytest.raises(Exception, match="Stopped"):
         job.result(timeout=30)
+
+
+def test_tileable_and_symmetric_results(client, source):
+    tiles = client.predict(source, "gpnn", 0, "tileable", 1, 1.5, api_name="/instant_tile")
+    t = read(tiles[0]["image"]).astype(int)
+    h, w = t.shape[0] // 2, t.shape[1] // 2
+    assert np.array_equal(t[:h, :w], t[h:, w:])  # shown as 2 x 2 copies of one tile
+    sym = client.predict(source, "diffusion", 0, "symmetric left-right", 1, 1.5, api_name="/instant_tile")
+    s = read(sym[0]["image"])
+    assert np.array_equal(s, s[:, ::-1])
+    with pytest.raises(Exception, match="choose one of|diagonal"):
+        client.predict(source, "gpnn", 0, "diagonal", 1, 1.5, api_name="/instant_tile")

@@ -27,8 +27,9 @@ class InstantConfig:
     seed: int = 0
     detail: bool = True  # restore the source's finest grain at the end (see singan_studio.detail)
     # GPNN
-    alpha: float = 1e-4  # completeness, per value (smaller = use more of the source's patches);
-    # applied on the coarse levels, fine levels take plain nearest neighbours
+    alpha: float = 1e-4  # completeness, per value (smaller = use more of the source's patches); on the
+    # coarse levels and where keys are sparser than half a patch (big images), else plain nearest neighbours
+    candidates: int = 8  # the completeness score picks among each patch's this many nearest keys
     iters: int = 4  # nearest-neighbour + vote rounds per level
     iters_fine: int = 1  # rounds on the fine levels (short side above fine_from px)
     fine_from: int = 48
@@ -48,6 +49,7 @@ class InstantConfig:
     flow_t_guided: float = 0.3  # the same for tasks whose start image's layout is kept (retarget, analogy, edit)
     flow_t_fine: float = 0.3  # noise level each finer level restarts from
     flow_steps_fine: int = 3  # steps on the fine levels
+    flow_eta: float = 0.0  # share of fresh noise per step: 0 = deterministic (DDIM), 1 = all fresh
     top_k: int = 16  # candidate source patches per noisy patch (the other weights are dropped)
     flow_max_keys: int = 100_000  # source patches searched per level (a strided grid beyond)
     fold_width: float = 0.2  # Gaussian weight of a patch's pixels when folded back, × patch side

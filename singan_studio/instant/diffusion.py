@@ -29,9 +29,9 @@ import math
 
 import torch
 
-from ..patches import PatchGrid, gaussian_patch_weights, nearest_k
+from ..patches import gaussian_patch_weights, nearest_k
 from .config import InstantConfig
-from .gpnn import PatchKeys, Report, _grid_stride, _n_positions
+from .gpnn import PatchKeys, Report, query_grid
 from .problem import Level, Problem, is_fine, plan_levels, resize, starting_image
 
 T_PURE = 0.999  # at or above this the image is pure noise: the estimate is the mean patch
@@ -51,7 +51,7 @@ def denoise(x: torch.Tensor, keys: PatchKeys, t: float, level: Level, config: In
     if t >= T_PURE:  # the posterior is the prior: every patch's estimate is the mean patch
         mean = keys.values.mean(dim=0).view(x.shape[1], p * p).mean(dim=1)
         return mean.view(1, -1, 1, 1).expand_as(x).clone()
-    grid = PatchGrid(size, p, _grid_stride(_n_positions(size, p), config.max_queries), level.wrap)
+    grid = query_grid(size, config, level.wrap)
     noisy = grid.extract(x)
     # x_t / (1 - t) is centred on the clean patch it came from: search for that.
     idx, _ = nearest_k(keys.project(noisy / (1 - t)), keys.keys, config.top_k)
@@ -100,6 +100,8 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
                 est = coarse + est - low_pass(est)
             est = level.constrain(est)
             eps = (x - (1 - t) * est) / t  # the noise this estimate implies (DDIM, η = 0)
+            if config.flow_eta > 0:  # part of it replaced by fresh noise (η = 1: all of it)
+                eps = math.sqrt(1 - config.flow_eta ** 2) * eps + config.flow_eta * _noise(x, level, generator)
             x = (1 - t_next) * est + t_next * eps
             step += 1
             if report is not None:

@@ -28,6 +28,15 @@ def _grid_stride(n_positions: int, budget: int) -> int:
     return max(1, math.ceil(math.sqrt(n_positions / budget)))
 
 
+def query_grid(size: tuple[int, int], config: InstantConfig, wrap: bool = False) -> PatchGrid:
+    """The patches of an image that are matched and voted back: about ``max_queries`` of
+    them on a grid, but never sparser than half a patch, so that every pixel gets votes
+    from overlapping patches even at a megapixel (a sparser grid leaves dark gaps)."""
+    p = config.patch
+    stride = min(_grid_stride(_n_positions(size, p), config.max_queries), max(1, p // 2))
+    return PatchGrid(size, p, stride, wrap)
+
+
 def _n_positions(size: tuple[int, int], patch: int) -> int:
     return (size[0] - patch + 1) * (size[1] - patch + 1)
 
@@ -43,7 +52,7 @@ class PatchKeys:
                  masks: list[torch.Tensor | None], config: InstantConfig):
         p = config.patch
         total = sum(_n_positions(v.shape[-2:], p) for v in value_images)
-        stride = _grid_stride(total, config.max_keys)
+        self.stride = stride = _grid_stride(total, config.max_keys)
         keys, values = [], []
         for k_img, v_img, mask in zip(key_images, value_images, masks):
             k = extract_patches(k_img, p, stride)
@@ -74,15 +83,22 @@ def vote_round(x: torch.Tensor, keys: PatchKeys, config: InstantConfig,
     ``complete`` uses the completeness score; otherwise plain nearest neighbours.
     ``wrap`` treats ``x`` as a tile (patches continue across its edges).
     """
-    p = config.patch
-    size = tuple(x.shape[-2:])
-    grid = PatchGrid(size, p, _grid_stride(_n_positions(size, p), config.max_queries), wrap)
+    grid = query_grid(tuple(x.shape[-2:]), config, wrap)
     queries = keys.project(grid.extract(x))
     if complete:
-        idx, dist = nearest_neighbours_complete(queries, keys.keys, config.alpha * keys.length)
+        # Exact on levels whose keys are dense (small, cheap); among candidates on big ones.
+        idx, dist = nearest_neighbours_complete(queries, keys.keys, config.alpha * keys.length,
+                                                candidates=config.candidates if keys.stride > 1 else None)
     else:
         idx, dist = nearest_neighbours(queries, keys.keys, block=max(16, (1 << 24) // keys.keys.shape[0]))
     return grid.fold(keys.values[idx]), float(dist.mean()) / keys.length
+
+
+def _complete(level: Level, keys: PatchKeys, config: InstantConfig) -> bool:
+    """Completeness on the coarse levels, and wherever the keys are sparser than half a patch:
+    there plain nearest neighbours drift to the smoothest patches (a 1-MP image's leaves melt
+    into blobs, sharpness 0.48 against 0.96); fine levels with dense keys take plain ones."""
+    return not is_fine(level, config) or keys.stride > config.patch // 2
 
 
 def rounds_per_level(levels: list[Level], config: InstantConfig) -> list[int]:
@@ -104,7 +120,8 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
         # The upsampled image is blurry: match it against equally blurry keys first.
         first = sharp if li == 0 else PatchKeys(level.blurred, level.sources, level.key_masks, config)
         for r in range(rounds[li]):
-            x, d = vote_round(x, first if r == 0 else sharp, config, not is_fine(level, config), level.wrap)
+            keys = first if r == 0 else sharp
+            x, d = vote_round(x, keys, config, _complete(level, keys, config), level.wrap)
             x = level.constrain(x)
             step += 1
             if report is not None:
