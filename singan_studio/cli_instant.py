@@ -141,8 +141,14 @@ def cmd_instant(args) -> int:
         x = read(args.image)
         run = lambda bar: instant.retarget(x, size=args.size, scale=_scale(args), progress=bar, **common)  # noqa: E731
     elif args.task in ("inpaint", "edit"):
-        x = read(args.image)
-        mask = images.load_mask(args.mask, size=tuple(x.shape[-2:]))
+        x, info = images.read_image(args.image, max_size=args.max_size)
+        mask = images.load_mask(args.mask)
+        if tuple(mask.shape[-2:]) != tuple(info.original_size):
+            (mh, mw), (h, w) = mask.shape[-2:], info.original_size
+            print(f"note: the mask is {mw}x{mh} but the image is {w}x{h}; the mask was stretched to fit",
+                  file=sys.stderr)
+        if tuple(mask.shape[-2:]) != tuple(x.shape[-2:]):
+            mask = images.load_mask(args.mask, size=tuple(x.shape[-2:]))
         if args.task == "inpaint":
             hint = None
             if args.hint:

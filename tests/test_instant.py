@@ -198,6 +198,12 @@ def test_cli_sample_and_inpaint(tmp_path, tiny_png, capsys):
     out = tmp_path / "filled.png"
     assert main(["instant", "inpaint", tiny_png, str(tmp_path / "mask.png"), "-o", str(out), "-q"]) == 0
     assert Image.open(out).size == (64, 48)
+    assert "stretched" not in capsys.readouterr().err  # same size: nothing to say
+    Image.fromarray(mask[::2, ::2]).save(tmp_path / "small_mask.png")
+    assert main(["instant", "tile", tiny_png, "-n", "1", "-o", str(tmp_path / "t"), "-q"]) == 0
+    assert len(list((tmp_path / "t").glob("tile_*.png"))) == 1
+    assert main(["instant", "inpaint", tiny_png, str(tmp_path / "small_mask.png"), "-o", str(out), "-q"]) == 0
+    assert "the mask is 32x24 but the image is 64x48" in capsys.readouterr().err
     assert main(["instant", "sample", str(tmp_path / "missing.png"), "-q"]) == 2
     assert "not found" in capsys.readouterr().err
 

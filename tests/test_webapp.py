@@ -246,7 +246,7 @@ def test_training_image_preview_downscales(client, tmp_path):
     shown, previews = client.predict(handle_file(png(tmp_path, arr)), api_name="/show_training_image")
     assert read(shown).shape == (188, 250, 3)  # the fast preset's working size
     if studio.HAS_INSTANT:
-        assert read(previews[0]["image"]).shape == (96, 128, 3)  # instant preview, small to be quick
+        assert read(previews[0]["image"]).shape == (188, 250, 3)  # instant preview of the working image itself
 
 
 # ---------------------------------------------------------------- editing tabs

@@ -19,7 +19,8 @@ class InstantConfig:
     levels, where the layout is already decided and only detail is added.
     """
 
-    engine: str = "gpnn"  # "gpnn" (patch nearest neighbours) or "gpdm" (patch distribution)
+    engine: str = "gpnn"  # "gpnn", "gpdm" or "diffusion"; gpnn by measurement: the only one within
+    # the 2-s speed goal, and the cleanest samples (docs/instant.md, "Measured")
     patch: int = 7  # patch side in pixels, at every level
     coarse_size: int = 20  # short side of the coarsest level: smaller = more global diversity
     scale_factor: float = 0.75  # size ratio between successive levels

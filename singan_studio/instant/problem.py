@@ -108,22 +108,28 @@ def plan_levels(problem: Problem, config: InstantConfig) -> list[Level]:
             known = problem.known if last else imresize(problem.known, size=out_size)
         key_masks = [None if m is None else (m if last else _mask_at(m, sz)) for m, sz in zip(masks, sizes)]
         level = Level(out_size, srcs, blurred, key_masks, known, unknown, problem.wrap, problem.mirror)
-        if levels or last or _usable_keys(level, config.patch) >= MIN_KEYS:
+        usable, total = _usable_keys(level, config.patch)
+        if levels or last or usable >= max(MIN_KEYS, KEEP_SHARE * total):
             levels.append(level)
             prev_sizes = sizes
         # else: a mask swallows this coarse level; start one level finer.
     return levels
 
 
-MIN_KEYS = 20  # a level needs at least this many unmasked source patches to start on
+MIN_KEYS = 20  # a level needs at least this many unmasked source patches to start on...
+KEEP_SHARE = 0.5  # ...and this share of all its patches: on coarser levels a hole's mask swallows
+# most patches, leaving only the frame's (a cup's hole filled with table wood)
 
 
-def _usable_keys(level: Level, patch: int) -> int:
-    total = 0
+def _usable_keys(level: Level, patch: int) -> tuple[int, int]:
+    """Unmasked source patches of the level, and all of them."""
+    usable = total = 0
     for src, mask in zip(level.sources, level.key_masks):
+        n = (src.shape[-2] - patch + 1) * (src.shape[-1] - patch + 1)
         ok = valid_patch_rows(mask, patch, 1)
-        total += int(ok.sum()) if ok is not None else (src.shape[-2] - patch + 1) * (src.shape[-1] - patch + 1)
-    return total
+        usable += int(ok.sum()) if ok is not None else n
+        total += n
+    return usable, total
 
 
 def resize(x: torch.Tensor, size: Size, wrap: bool = False) -> torch.Tensor:
