@@ -122,3 +122,9 @@ def test_patches_of_a_tile_cover_its_borders(coffee):
     rows = grid.extract(coffee)
     assert rows.shape[0] == 48 * 64  # one patch per pixel: the torus has no border
     assert torch.equal(rows[63], extract_patches(torch.cat([coffee, coffee], -1), 7)[63])
+
+
+def test_bad_flow_settings_give_one_clear_error(coffee):
+    for bad in (dict(flow_eta=1.5), dict(flow_t_start=0.0), dict(top_k=0)):
+        with pytest.raises(StudioError, match="flow"):
+            sample(coffee, engine="diffusion", config=FAST.with_(**bad))

@@ -26,6 +26,7 @@ taken on a strided grid, as GPNN does.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import torch
 
@@ -84,7 +85,7 @@ def run(problem: Problem, config: InstantConfig, generator: torch.Generator,
              for li, lv in enumerate(levels)]
     steps, step = sum(len(ts) - 1 for ts in plans), 0
     # The starting image's own noise is not wanted: the sampler brings its own.
-    x0 = starting_image(Problem(**{**problem.__dict__, "noise_std": 0.0}), levels[0], generator)
+    x0 = starting_image(replace(problem, noise_std=0.0), levels[0], generator)
     key_config = config.with_(max_keys=config.flow_max_keys)
     for li, (level, ts) in enumerate(zip(levels, plans)):
         coarse = None

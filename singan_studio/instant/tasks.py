@@ -57,6 +57,10 @@ def _config(config: InstantConfig | None, engine: str | None, seed: int | None) 
         raise StudioError(f"unknown engine {cfg.engine!r}; choose from {', '.join(ENGINES)}")
     if cfg.patch < 3 or not 0 < cfg.scale_factor < 1 or cfg.coarse_size < cfg.patch + 1:
         raise StudioError("instant config: need patch >= 3, 0 < scale_factor < 1, coarse_size > patch")
+    if not (0 < cfg.flow_t_start <= 1 and 0 < cfg.flow_t_guided <= 1 and 0 < cfg.flow_t_fine <= 1
+            and 0 <= cfg.flow_eta <= 1 and cfg.top_k >= 1 and cfg.flow_steps >= 1 and cfg.flow_steps_fine >= 1):
+        raise StudioError("instant config: the flow's t values must be in (0, 1], flow_eta in [0, 1], "
+                          "top_k and the step counts at least 1")
     return cfg
 
 
