@@ -20,6 +20,7 @@ instant engine uses, applied as one cheap final step.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -53,7 +54,10 @@ def _border(wrap: bool) -> str:
 class DetailSource:
     """The input's low-band patches (projected) and high band, built once per image."""
 
-    def __init__(self, image: torch.Tensor, config: DetailConfig = DetailConfig()):
+    def __init__(self, image: torch.Tensor, config: DetailConfig = DetailConfig(),
+                 exclude: torch.Tensor | None = None):
+        """``exclude`` (1, 1, H, W), 1 = never borrow from here or near it (a hole being
+        filled: what it holds is meant to disappear)."""
         if min(image.shape[-2:]) <= config.patch:
             raise ValueError(f"the image is too small to restore detail from ({tuple(image.shape[-2:])})")
         self.config = config
@@ -62,6 +66,15 @@ class DetailSource:
         rows = subsample_rows(self._rows(low), 65_536, torch.Generator().manual_seed(0))
         self.mean, self.basis = principal_basis(rows, min(config.dim, rows.shape[1]))
         self.keys = self._projected(low, wrap=False)
+        self.where = None  # key -> pixel, when some pixels are excluded
+        if exclude is not None:
+            # Also drop pixels whose patch or blur reaches into the excluded region.
+            reach = config.patch // 2 + math.ceil(3 * config.sigma)
+            near = F.max_pool2d(exclude.float(), 2 * reach + 1, stride=1, padding=reach).flatten() > 0
+            if bool(near.all()):
+                raise ValueError("no pixel is left to restore detail from outside the excluded region")
+            self.where = (~near).nonzero()[:, 0]
+            self.keys = self.keys[self.where]
 
     def _rows(self, low: torch.Tensor, wrap: bool = False) -> torch.Tensor:
         """One patch row per pixel (padded borders, so edge pixels have a patch too)."""
@@ -89,6 +102,8 @@ class DetailSource:
             low = gaussian_blur(x, self.config.sigma, wrap)
             queries = self._projected(low, wrap)
             idx = nearest_neighbours_capped(queries, self.keys)
+            if self.where is not None:
+                idx = self.where[idx]
             out.append(low + self.high[:, idx].view_as(x))
         return torch.cat(out)
 

@@ -61,3 +61,16 @@ def test_variation_rearranges_each_samples_layout(tiny_model):
     assert torch.equal(moved[1:2], m.sample(1, start_scale=1, seed=1, variation=2.0))  # own seeds
     with pytest.raises(StudioError, match="variation"):
         m.sample(1, variation=-1.0)
+
+
+def test_excluded_region_lends_no_detail():
+    from singan_studio.detail import DetailSource
+
+    g = torch.Generator().manual_seed(0)
+    src = torch.full((1, 3, 40, 60), 0.3)  # flat on the left...
+    src[..., :, 30:] = 0.7 + 0.1 * torch.randn(1, 3, 40, 30, generator=g)  # ...grain on the right
+    hole = torch.zeros(1, 1, 40, 60)
+    hole[..., :, 26:] = 1
+    bright = torch.full((1, 3, 40, 60), 0.7)  # looks like the right half once blurred
+    assert DetailSource(src).apply(bright).std() > 0.03  # the right half's grain is borrowed...
+    assert DetailSource(src, exclude=hole).apply(bright).std() < 1e-3  # ...but not from a hole

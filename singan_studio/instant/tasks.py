@@ -111,7 +111,11 @@ def _restore_detail(x: torch.Tensor, problem: Problem) -> torch.Tensor:
     source = problem.sources[0]
     if problem.mirror is not None:
         source = torch.cat([source, source.flip(problem.mirror)], dim=problem.mirror)
-    x = DetailSource(source).apply(x, wrap=problem.wrap).clamp(0, 1)
+    exclude = problem.key_masks[0] if problem.key_masks else None  # a hole's own content is not borrowed
+    try:
+        x = DetailSource(source, exclude=exclude).apply(x, wrap=problem.wrap).clamp(0, 1)
+    except ValueError:  # the hole's surroundings cover the whole image: keep the result as it is
+        return x
     if problem.mirror is not None:  # exactly symmetric: one half and its mirror
         half = x.shape[problem.mirror] // 2
         x = torch.cat([x.narrow(problem.mirror, 0, x.shape[problem.mirror] - half),
