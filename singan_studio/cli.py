@@ -128,7 +128,11 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from .config import PRESETS
 
-    parser = argparse.ArgumentParser(prog="singan-studio", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="singan-studio",
+        description="Generative editing and restoration from a single image: train a pyramid GAN, "
+                    "sample, retarget, edit, restore, or use the instant engines with no training. "
+                    "Run 'singan-studio COMMAND -h' for a command's options.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("train", help="train a pyramid on one image")

@@ -60,8 +60,12 @@ def _open(path: str | os.PathLike) -> Image.Image:
     try:
         img = Image.open(path)
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"cannot read {path} as an image ({exc.__class__.__name__}: {exc})") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"cannot read {path} as an image: not an image file, or a format "
+                         "that cannot be read (use PNG, JPEG, TIFF, BMP or WebP)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        # Pillow's message (say "image file is truncated") is the useful part; its class name is not.
+        raise ImageError(f"cannot read {path} as an image: {exc}") from exc
     except Image.DecompressionBombError as exc:
         raise ImageError(f"{path} is too large to open safely: {exc}") from exc
     return ImageOps.exif_transpose(img)

@@ -130,3 +130,18 @@ def test_a_reader_that_stops_early_is_not_an_error(tiny_model_path):
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait() == 0 and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_help_and_unreadable_files_speak_plainly(tmp_path, capsys):
+    from singan_studio.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "single image" in out and "``" not in out
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    assert main(["instant", "sample", str(bad), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "not an image file" in err
+    assert "Error" not in err  # no exception class names
