@@ -59,18 +59,24 @@ class PatchGrid:
         """Average the rows back into a (1, C, H, W) image; ``weights`` (size²,) weighs
         each pixel of a patch (e.g. a Gaussian that trusts patch centres more)."""
         h, w = self.size
-        padded = (h + self.pad[0], w + self.pad[1])
-        k2 = self.patch * self.patch
-        cols = rows.T[None]
-        ones = torch.ones_like(cols[:, :k2])
-        if weights is not None:
-            weights = weights.to(rows.device, rows.dtype).repeat(cols.shape[1] // k2)[None, :, None]
-            cols, ones = cols * weights, ones * weights[:, :k2]
-        summed = F.fold(cols, padded, kernel_size=self.patch, stride=self.stride)
-        count = F.fold(ones, padded, kernel_size=self.patch, stride=self.stride)
+        summed, count = _fold_sums(rows, (h + self.pad[0], w + self.pad[1]), self.patch, self.stride, weights)
         if self.wrap:
             summed, count = _wrap_add(summed, (h, w)), _wrap_add(count, (h, w))
         return (summed / count.clamp(min=1e-8))[..., :h, :w]
+
+
+def _fold_sums(rows: torch.Tensor, size: tuple[int, int], patch: int, stride: int,
+               weights: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per pixel of a ``size`` canvas: the (weighted) sum of the patch values covering it, and
+    the sum of their weights (the count when unweighted)."""
+    k2 = patch * patch
+    cols = rows.T[None]  # (1, C*k*k, N)
+    ones = torch.ones_like(cols[:, :k2])
+    if weights is not None:
+        weights = weights.to(rows.device, rows.dtype).repeat(cols.shape[1] // k2)[None, :, None]
+        cols, ones = cols * weights, ones * weights[:, :k2]
+    return (F.fold(cols, size, kernel_size=patch, stride=stride),
+            F.fold(ones, size, kernel_size=patch, stride=stride))
 
 
 def _wrap_add(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -246,10 +252,7 @@ def fold_patches(patches: torch.Tensor, image_size: tuple[int, int], size: int =
     (pixels no patch covers are 0). ``N`` must be the number of patch
     positions of an ``image_size`` image at that stride.
     """
-    cols = patches.T[None]  # (1, C*k*k, N)
-    summed = F.fold(cols, image_size, kernel_size=size, stride=stride)
-    ones = torch.ones_like(cols[:, :size * size])
-    count = F.fold(ones, image_size, kernel_size=size, stride=stride)
+    summed, count = _fold_sums(patches, tuple(image_size), size, stride)
     return summed / count.clamp(min=1)
 
 

@@ -81,8 +81,9 @@ def _out_size(image: torch.Tensor, size: Size | None, scale) -> Size:
 # -- running ------------------------------------------------------------------
 
 def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress | None,
-           done: int = 0, total: int = 1, device="auto") -> torch.Tensor:
-    """Run the engine on ``problem`` (moved to ``device``); result in [0, 1] on the input's device."""
+           done: int = 0, total: int = 1, device="auto", detail: DetailSource | None = None) -> torch.Tensor:
+    """Run the engine on ``problem`` (moved to ``device``); result in [0, 1] on the input's device.
+    ``detail``: the problem's :func:`_detail_source`, when a batch of samples shares it."""
     home = problem.sources[0].device
     dev = pick_device(device)
     move = lambda t: None if t is None else t.to(dev, torch.float32)  # noqa: E731
@@ -101,21 +102,29 @@ def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress |
     except ValueError as exc:  # raised by the engines for unusable masks
         raise StudioError(str(exc)) from exc
     if cfg.detail:
-        x = _restore_detail(x, problem)
+        x = _restore_detail(x, problem, detail or _detail_source(problem))
     return x.to(home)
 
 
-def _restore_detail(x: torch.Tensor, problem: Problem) -> torch.Tensor:
-    """The finest grain of the (first) source, which patch voting averages away
-    (:mod:`singan_studio.detail`); symmetric outputs borrow it from the source and its mirror."""
+def _detail_source(problem: Problem) -> DetailSource | None:
+    """The index the detail pass borrows the finest grain from: the (first) source, with its
+    mirror for symmetric outputs, and never the hole being filled. None when the hole's
+    surroundings leave nothing to borrow from."""
     source = problem.sources[0]
     if problem.mirror is not None:
         source = torch.cat([source, source.flip(problem.mirror)], dim=problem.mirror)
-    exclude = problem.key_masks[0] if problem.key_masks else None  # a hole's own content is not borrowed
+    exclude = problem.key_masks[0] if problem.key_masks else None
     try:
-        x = DetailSource(source, exclude=exclude).apply(x, wrap=problem.wrap).clamp(0, 1)
-    except ValueError:  # the hole's surroundings cover the whole image: keep the result as it is
+        return DetailSource(source, exclude=exclude)
+    except ValueError:
+        return None
+
+
+def _restore_detail(x: torch.Tensor, problem: Problem, source: DetailSource | None) -> torch.Tensor:
+    """``x`` with the grain patch voting averages away (:mod:`singan_studio.detail`)."""
+    if source is None:
         return x
+    x = source.apply(x, wrap=problem.wrap).clamp(0, 1)
     if problem.mirror is not None:  # exactly symmetric: one half and its mirror
         half = x.shape[problem.mirror] // 2
         x = torch.cat([x.narrow(problem.mirror, 0, x.shape[problem.mirror] - half),
@@ -178,10 +187,14 @@ def _samples(image, n, size, scale, engine, config, seed, progress, device, wrap
     init = image if mirror is None else (image + image.flip(mirror)) / 2
     if wrap:  # the image's own borders do not meet: start from its mean colour (plus the noise)
         init = image.mean(dim=(2, 3), keepdim=True).expand_as(image)
+    # The detail index is the same for every sample: built once (at a megapixel it takes seconds).
+    dev = pick_device(device)
+    shared = _detail_source(Problem([s.to(dev, torch.float32) for s in sources], out, init=init, wrap=wrap,
+                                    mirror=mirror)) if cfg.detail else None
     results = []
     for k in range(n):
         problem = Problem(sources, out, init=init, noise_std=cfg.noise_std, wrap=wrap, mirror=mirror)
-        results.append(_solve(problem, cfg, cfg.seed + k, progress, k, n, device))
+        results.append(_solve(problem, cfg, cfg.seed + k, progress, k, n, device, detail=shared))
     return torch.cat(results)
 
 
