@@ -44,7 +44,8 @@ from common import SHARED, markdown_table, record, require  # noqa: E402
 
 from singan_studio.images import from_pil, read_image, to_pil  # noqa: E402
 from singan_studio.metrics import psnr_y  # noqa: E402
-from singan_studio.physics import SuperResolution, degrade  # noqa: E402
+from singan_studio.restoration.physics import SuperResolution  # noqa: E402
+from singan_studio.restoration.degradations import degrade  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
 from singan_studio.restoration.stopping import replay_stop  # noqa: E402

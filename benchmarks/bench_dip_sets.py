@@ -58,7 +58,7 @@ from common import OUT, SHARED, markdown_table, record, require  # noqa: E402
 
 from singan_studio.images import read_image  # noqa: E402
 from singan_studio.metrics import psnr  # noqa: E402
-from singan_studio.physics import Denoising, Inpainting  # noqa: E402
+from singan_studio.restoration.physics import Denoising, Inpainting  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
 from singan_studio.restoration.stopping import estimate_noise_sigma, replay_discrepancy, replay_stop  # noqa: E402
 

@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import OUT, SHARED, markdown_table, record, require  # noqa: E402
-from singan_studio import editing, load, read_image, train  # noqa: E402
+from singan_studio import gan, load, read_image, train  # noqa: E402
 from singan_studio.metrics import psnr_y  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 
@@ -40,7 +40,7 @@ def timed(fn, *args, **kwargs):
 
 
 def naive_pair():
-    from singan_studio.cli_editing import _image_and_mask
+    from singan_studio.cli.editing import _image_and_mask
 
     folder = require(SHARED / "SinGAN" / "Harmonization")
     return _image_and_mask(str(folder / "starry_night_naive.png"), str(folder / "starry_night_naive_mask.png"))
@@ -61,32 +61,32 @@ def bench_operations(preset: str) -> tuple[list[list], list[list], str]:
     edited[..., 20:80, 30:110] = model.real[..., 100:160, 120:200]  # a copied region
     emask = torch.zeros(1, 1, h, w)
     emask[..., 20:80, 30:110] = 1
-    painting = editing.quantize_to_palette(imresize(imresize(model.real, scale=1 / 8), size=(h, w)).clamp(0, 1),
-                                           editing.palette_tensor(model, 6))
+    painting = gan.quantize_to_palette(imresize(imresize(model.real, scale=1 / 8), size=(h, w)).clamp(0, 1),
+                                           gan.palette_tensor(model, 6))
     rows = []
     ops = [
-        ("retarget ×(1, 2)", lambda: editing.retarget(model, scale=(1.0, 2.0))),
-        ("retarget_sweep, 40 frames", lambda: editing.retarget_sweep(model, frames=40)),
-        ("harmonize", lambda: editing.harmonize(model, naive, mask)),
-        ("harmonize, fine-tune 200 steps", lambda: editing.harmonize(model, naive, mask, fine_tune_steps=200)),
-        ("edit", lambda: editing.edit(model, edited, emask)),
-        ("paint (quantised)", lambda: editing.paint(model, painting)),
-        ("palette (8 colours)", lambda: editing.palette(model)),
-        ("super_resolve ×4", lambda: editing.super_resolve(model, 4.0)),
-        ("animate, 60 frames", lambda: editing.animate(model, 60)),
-        ("all_scales(harmonize)", lambda: editing.all_scales(editing.harmonize, model, naive, mask)),
+        ("retarget ×(1, 2)", lambda: gan.retarget(model, scale=(1.0, 2.0))),
+        ("retarget_sweep, 40 frames", lambda: gan.retarget_sweep(model, frames=40)),
+        ("harmonize", lambda: gan.harmonize(model, naive, mask)),
+        ("harmonize, fine-tune 200 steps", lambda: gan.harmonize(model, naive, mask, fine_tune_steps=200)),
+        ("edit", lambda: gan.edit(model, edited, emask)),
+        ("paint (quantised)", lambda: gan.paint(model, painting)),
+        ("palette (8 colours)", lambda: gan.palette(model)),
+        ("super_resolve ×4", lambda: gan.super_resolve(model, 4.0)),
+        ("animate, 60 frames", lambda: gan.animate(model, 60)),
+        ("all_scales(harmonize)", lambda: gan.all_scales(gan.harmonize, model, naive, mask)),
     ]
     results = {}
     for name, fn in ops:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", editing.ResizeNotice)
+            warnings.simplefilter("ignore", gan.ResizeNotice)
             out, secs = timed(fn)
         results[name] = out
         rows.append([name, round(secs, 2)])
         print(f"{name}: {secs:.2f} s", file=sys.stderr)
-    d = lambda x: editing.patch_distance_in_mask(x, mask, model.real)  # noqa: E731
+    d = lambda x: gan.patch_distance_in_mask(x, mask, model.real)  # noqa: E731
     quality = [["naive paste", round(d(naive), 4)],
-               [f"harmonize (start scale {editing.default_start_scale(model, 'harmonize')})",
+               [f"harmonize (start scale {gan.default_start_scale(model, 'harmonize')})",
                 round(d(results["harmonize"]), 4)],
                ["harmonize + fine-tune 200 steps", round(d(results["harmonize, fine-tune 200 steps"]), 4)]]
     size = f"{w}x{h}, {model.n_scales} scales, trained in {model.meta.get('train_seconds', '?')} s"
@@ -102,12 +102,12 @@ def bench_sr(n_set5: int, preset: str, only: list[str] | None = None, with_33039
         hr, _ = read_image(hr_dir / f"{name}.png")
         lr_path = next(lr_dir.glob(f"{name}*.png"))
         lr, _ = read_image(lr_path)
-        model, secs = timed(editing.train_for_super_resolution, str(lr_path), 4.0, preset=preset, device="cpu")
+        model, secs = timed(gan.train_for_super_resolution, str(lr_path), 4.0, preset=preset, device="cpu")
         t = time.perf_counter()
-        raw = editing.super_resolve(model, 4.0, consistency=False)
+        raw = gan.super_resolve(model, 4.0, consistency=False)
         sr_secs = time.perf_counter() - t
-        bp = editing.super_resolve(model, 4.0)
-        bp0 = editing.super_resolve(model, 4.0, noise_scale=0.0)
+        bp = gan.super_resolve(model, 4.0)
+        bp0 = gan.super_resolve(model, 4.0, noise_scale=0.0)
         bic = imresize(lr, scale=4).clamp(0, 1)
         score = lambda x: round(psnr_y(x[..., :hr.shape[-2], :hr.shape[-1]], hr, shave=4), 2)  # noqa: E731
         rows.append([name, f"{lr.shape[-1]}x{lr.shape[-2]}", score(bic), score(raw), score(bp), score(bp0),
@@ -118,8 +118,8 @@ def bench_sr(n_set5: int, preset: str, only: list[str] | None = None, with_33039
     if not with_33039:
         return rows
     lr_path = require(SHARED / "SinGAN" / "Images" / "33039_LR.png")
-    model, secs = timed(editing.train_for_super_resolution, str(lr_path), 4.0, preset=preset, device="cpu")
-    out, sr_secs = timed(editing.super_resolve, model, 4.0)
+    model, secs = timed(gan.train_for_super_resolution, str(lr_path), 4.0, preset=preset, device="cpu")
+    out, sr_secs = timed(gan.super_resolve, model, 4.0)
     OUT.mkdir(parents=True, exist_ok=True)
     from singan_studio import save_image
 

@@ -35,7 +35,7 @@ import torch
 from common import OUT, SHARED, markdown_table, record, require
 
 import singan_studio as ss
-from singan_studio import editing
+from singan_studio import gan
 from singan_studio.metrics import (blurred, copy_rate_grid, diversity, patch_coherence, patch_swd, psnr,
                                   sharpness_ratio)
 
@@ -115,8 +115,8 @@ def retarget_figures(model, detail: bool = True) -> list[float]:
     content does not, unlike patch SWD) with the patch layout and with the plainly
     stretched image, and the layout's sharpness ratio."""
     real = eight_bit(model.real)
-    kept = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, detail=detail))
-    stretched = eight_bit(editing.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False, detail=detail))
+    kept = eight_bit(gan.retarget(model, scale=(1.0, 2.0), seed=0, detail=detail))
+    stretched = eight_bit(gan.retarget(model, scale=(1.0, 2.0), seed=0, keep_shapes=False, detail=detail))
     return [patch_coherence(kept, real), patch_coherence(stretched, real), sharpness_ratio(kept, real)]
 
 

@@ -26,10 +26,10 @@ from benchmarks.common import SHARED, markdown_table, record, require  # noqa: E
 from singan_studio import precision  # noqa: E402
 from singan_studio.images import read_image  # noqa: E402
 from singan_studio.metrics import psnr, psnr_y  # noqa: E402
-from singan_studio.physics import Denoising, SuperResolution  # noqa: E402
+from singan_studio.restoration.physics import Denoising, SuperResolution  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
-from singan_studio.restoration.networks import SkipNet  # noqa: E402
+from singan_studio.restoration.decoders import SkipNet  # noqa: E402
 from singan_studio.restoration.self2self import DropoutUNet  # noqa: E402
 from singan_studio.restoration.zssr import FAST, ZSSRNet, zssr_with_stats  # noqa: E402
 

@@ -35,10 +35,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import SHARED, markdown_table, record, require  # noqa: E402
 
 from singan_studio.metrics import psnr, psnr_y  # noqa: E402
-from singan_studio.physics import Denoising, Inpainting, SuperResolution, degrade  # noqa: E402
+from singan_studio.restoration.physics import Denoising, Inpainting, SuperResolution  # noqa: E402
+from singan_studio.restoration.degradations import degrade  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
-from singan_studio.restoration.networks import SkipNet  # noqa: E402
+from singan_studio.restoration.decoders import SkipNet  # noqa: E402
 
 
 def load(path: Path, crop: int) -> torch.Tensor:

@@ -20,7 +20,7 @@ from PIL import Image
 from skimage import data
 
 import singan_studio as ss
-from singan_studio.progress import TrainBar
+from singan_studio.progress import ProgressBar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def main() -> None:
     ap.add_argument("--names", nargs="*", default=["hubble", "coffee"], choices=list(DEMOS),
                     help="demos to train (default: the two shipped ones)")
     ap.add_argument("--preset", default="fast")
-    ap.add_argument("--out", type=Path, default=ROOT / "checkpoints")
+    ap.add_argument("--out", type=Path, default=ROOT / "checkpoints" / "demo")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--smoke", action="store_true", help="tiny, quick models in a temp folder")
     args = ap.parse_args()
@@ -52,7 +52,7 @@ def main() -> None:
     overrides = dict(max_size=48, min_size=16, iters=20, iters_fine=10) if args.smoke else {}
     for name in args.names:
         t0 = time.perf_counter()
-        bar = TrainBar(name)
+        bar = ProgressBar(name)
         ss.train(demo_image(name), preset=args.preset, output=out / f"{name}.safetensors",
                  device="cpu", progress=bar, **overrides)
         bar.close()

@@ -38,7 +38,7 @@ def row(model: ss.Pyramid, height: int = 150) -> torch.Tensor:
 
 
 def main() -> None:
-    paths = [ROOT / "checkpoints" / f"{name}.safetensors" for name in DEMOS]
+    paths = [ROOT / "checkpoints" / "demo" / f"{name}.safetensors" for name in DEMOS]
     rows = [row(ss.load(p, "cpu")) for p in paths if p.exists()]
     width = max(r.shape[-1] for r in rows)
     rows = [F.pad(r, (0, width - r.shape[-1]), value=1.0) for r in rows]

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from singan_studio import editing, load, save_image, train  # noqa: E402
+from singan_studio import gan, load, save_image, train  # noqa: E402
 from singan_studio.images import from_pil  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 
@@ -66,7 +66,7 @@ def painting(m) -> torch.Tensor:
 
 
 def row(images: list[torch.Tensor], labels: list[str]) -> torch.Tensor:
-    return editing.label_strip(images, labels)
+    return gan.label_strip(images, labels)
 
 
 def main() -> None:
@@ -75,38 +75,38 @@ def main() -> None:
     m = model()
     h, w = m.sizes[-1]
 
-    wide = editing.retarget(m, scale=(1.0, 1.6), seed=0)
-    narrow = editing.retarget(m, scale=(1.0, 0.6), seed=0)
+    wide = gan.retarget(m, scale=(1.0, 1.6), seed=0)
+    narrow = gan.retarget(m, scale=(1.0, 0.6), seed=0)
     save_image(row([m.real, wide, narrow], ["training image", "retarget 1.6x wide", "0.6x"]),
                DOCS / "editing_retarget.png")
 
     naive, mask = pasted(m)
-    harm = editing.harmonize(m, naive, mask, seed=0)
-    tuned = editing.harmonize(m, naive, mask, fine_tune_steps=150, seed=0)
+    harm = gan.harmonize(m, naive, mask, seed=0)
+    tuned = gan.harmonize(m, naive, mask, fine_tune_steps=150, seed=0)
     save_image(row([naive, harm, tuned], ["naive paste", "harmonize", "+ fine-tune 150"]),
                DOCS / "editing_harmonize.png")
 
-    strip, scales = editing.all_scales(editing.harmonize, m, naive, mask)
+    strip, scales = gan.all_scales(gan.harmonize, m, naive, mask)
     save_image(strip, DOCS / "editing_all_scales.png")
 
     edited = m.real.clone()
     edited[..., 10:50, 10:60] = m.real[..., 60:100, 90:140]  # a copied block with hard edges
     emask = torch.zeros(1, 1, h, w)
     emask[..., 10:50, 10:60] = 1
-    save_image(row([edited, editing.edit(m, edited, emask, seed=0)], ["copied block", "edit"]),
+    save_image(row([edited, gan.edit(m, edited, emask, seed=0)], ["copied block", "edit"]),
                DOCS / "editing_edit.png")
 
     paint_in = painting(m)
-    quant = editing.quantize_to_palette(paint_in, editing.palette_tensor(m, 8))
-    save_image(row([paint_in, quant, editing.paint(m, paint_in, seed=0)],
+    quant = gan.quantize_to_palette(paint_in, gan.palette_tensor(m, 8))
+    save_image(row([paint_in, quant, gan.paint(m, paint_in, seed=0)],
                    ["painting", "quantised to palette", "paint"]), DOCS / "editing_paint.png")
 
-    sr = editing.super_resolve(m, 4.0, seed=0)
+    sr = gan.super_resolve(m, 4.0, seed=0)
     bic = imresize(m.real, scale=4).clamp(0, 1)
     crop = (slice(None), slice(None), slice(4 * h // 4, 4 * h // 4 + 160), slice(4 * w // 3, 4 * w // 3 + 200))
     save_image(row([bic[crop], sr[crop]], ["bicubic x4 (crop)", "SinGAN SR x4 (crop)"]), DOCS / "editing_sr.png")
 
-    frames = editing.animate(m, frames=30, start_scale=1, smoothness=0.9, seed=0)
+    frames = gan.animate(m, frames=30, start_scale=1, smoothness=0.9, seed=0)
     picks = [torch.from_numpy(frames[t]).permute(2, 0, 1)[None].float() / 255 for t in (0, 5, 10, 15, 20, 25)]
     save_image(row(picks, [f"frame {t}" for t in (0, 5, 10, 15, 20, 25)]), DOCS / "editing_animate.png")
     for p in sorted(DOCS.glob("editing_*.png")):

@@ -44,7 +44,7 @@ def image_of(name: str):
 def model_for(name: str, recipe: str, threads: int) -> ss.Pyramid:
     candidates = [CACHE / f"{name}_{recipe}.safetensors"]
     if recipe == "new":
-        candidates = [ROOT / "checkpoints" / f"{name}.safetensors", BENCH / f"{name}.safetensors"] + candidates
+        candidates = [ROOT / "checkpoints" / "demo" / f"{name}.safetensors", BENCH / f"{name}.safetensors"] + candidates
     for path in candidates:
         if path.exists():
             model = ss.load(path, "cpu")

@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT))
 
 from singan_studio.images import to_uint8  # noqa: E402
 from singan_studio.metrics import psnr  # noqa: E402
-from singan_studio.physics import (Denoising, Inpainting, SuperResolution, bernoulli_mask, degrade,  # noqa: E402
-                                   text_mask)
+from singan_studio.restoration.physics import Denoising, Inpainting, SuperResolution  # noqa: E402
+from singan_studio.restoration.degradations import bernoulli_mask, degrade, text_mask  # noqa: E402
 from singan_studio.resize import imresize  # noqa: E402
 from singan_studio.restoration import restore  # noqa: E402
 from singan_studio.restoration.fill import biharmonic_fill  # noqa: E402

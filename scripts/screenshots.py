@@ -1,12 +1,12 @@
 """Screenshots of every tab of the web studio, for the README: docs/images/studio_<tab>.png.
 
 Runs the app in-process on a free port with the shipped demo models
-(``checkpoints/``; if there are none, a tiny model is trained into a temp
+(``checkpoints/demo/``; if there are none, a tiny model is trained into a temp
 folder first), opens it in the system Chromium (headless, through Python
 Playwright; never ``playwright install``), does one representative action
 per tab and saves a PNG of each.
 
-    python scripts/screenshots.py [--out docs/images] [--checkpoints checkpoints]
+    python scripts/screenshots.py [--out docs/images] [--checkpoints checkpoints/demo]
 
 The browser tests call :func:`screenshot_tabs` too.
 """
@@ -78,7 +78,7 @@ def _shrink_png(path: Path) -> None:
 
 
 def _checkpoints_or_tiny(folder: Path) -> Path:
-    from singan_studio.webapp import Workspace
+    from singan_studio.web.jobs import Workspace
 
     with tempfile.TemporaryDirectory(prefix="studio-probe-") as probe:
         if folder.is_dir() and Workspace(probe, shipped=[folder]).names():
@@ -101,14 +101,14 @@ def _checkpoints_or_tiny(folder: Path) -> Path:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(REPO / "docs" / "images"))
-    parser.add_argument("--checkpoints", default=str(REPO / "checkpoints"))
+    parser.add_argument("--checkpoints", default=str(REPO / "checkpoints" / "demo"))
     args = parser.parse_args(argv)
     import torch
     from playwright.sync_api import sync_playwright
 
+    from singan_studio.web import app as studio
+
     torch.set_num_threads(1)
-    sys.path.insert(0, str(REPO / "apps"))
-    import studio
 
     shipped = _checkpoints_or_tiny(Path(args.checkpoints))
     work = tempfile.mkdtemp(prefix="studio-work-")

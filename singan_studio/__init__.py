@@ -7,13 +7,10 @@
 >>> ss.save_image(batch[0], "sample.png")                                 # doctest: +SKIP
 """
 
-from .checkpoint import load, save
-from .config import PRESETS, TrainConfig
 from .devices import pick_device
 from .errors import StudioError
+from .gan import PRESETS, Pyramid, TrainConfig, TrainProgress, load, save, train
 from .images import load_mask, read_image, save_image, to_pil
-from .pyramid import Pyramid
-from .training import TrainProgress, train
 
 __version__ = "0.1.0"
 

@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from .patches import extract_patches, nearest_neighbours_capped, principal_basis, subsample_rows
-from .physics import gaussian_kernel
+from .resize import gaussian_kernel
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class DetailConfig:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float, wrap: bool = False) -> torch.Tensor:
-    """Gaussian blur of ``(N, C, H, W)`` (the kernel of :func:`physics.gaussian_kernel`), reflected
+    """Gaussian blur of ``(N, C, H, W)`` (the kernel of :func:`resize.gaussian_kernel`), reflected
     borders, or circular ones for a tileable image (``wrap``)."""
     k = gaussian_kernel(sigma).to(x.device, x.dtype)
     r, c = k.shape[-1] // 2, x.shape[1]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageError, OutputError
+from .errors import ImageError, Notice, OutputError
 from .resize import imresize
 
 MIN_SIDE = 16  # smaller images have nothing to learn from at a coarse scale
@@ -146,6 +147,10 @@ def fit_max_size(x: torch.Tensor, max_size: int | None) -> torch.Tensor:
     return imresize(x, size=size)
 
 
+class MaskNotice(Notice):
+    """A mask was read in a way the user should hear of (grey values thresholded)."""
+
+
 def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None,
               device: torch.device | str = "cpu", alpha_only: bool = False) -> torch.Tensor:
     """Load a mask as ``(1, 1, H, W)`` in {0, 1}: white (or opaque alpha) = 1.
@@ -165,6 +170,10 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None,
         if alpha_only:
             raise ImageError(f"{Path(path).name} has no transparency marking a region to use as the mask")
         m = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+    grey = float(((m > 0.1) & (m < 0.9)).mean())
+    if grey > 0.01:  # more than a JPEG's soft edges: a gradient or a grey brush
+        warnings.warn(f"the mask {Path(path).name} has grey values ({grey:.0%} of its pixels); pixels lighter than "
+                      "mid-grey count as white, the others as black", MaskNotice, stacklevel=2)
     t = torch.from_numpy((m > 0.5).astype(np.float32))[None, None].to(device)
     if size is not None and tuple(t.shape[-2:]) != tuple(size):
         t = torch.nn.functional.interpolate(t, size=tuple(size), mode="nearest")

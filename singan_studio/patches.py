@@ -1,9 +1,7 @@
-"""Patch statistics shared by every method: the GAN, the instant engine and
+"""Patch statistics shared by every wing: the GAN, the instant engine, restoration and
 the benchmarks.
 
 * :func:`extract_patches` turns an image into a set of flattened k×k patches.
-* :class:`PatchDiscriminator` scores every patch of an image (a fully
-  convolutional critic whose receptive field is the patch size).
 * :func:`nearest_neighbours` finds, for each query patch, the closest key patch:
   with faiss's exact flat index on the CPU (about 10× faster than a matrix
   product followed by a minimum, because faiss fuses the two), else by blocked
@@ -17,10 +15,8 @@ from __future__ import annotations
 import faiss
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
 
-from .networks import conv_stack
 from .resize import imresize
 
 
@@ -95,23 +91,6 @@ def gaussian_patch_weights(patch: int, width: float) -> torch.Tensor:
     r = torch.arange(patch, dtype=torch.float32) - (patch - 1) / 2
     g = torch.exp(-r ** 2 / (2 * (width * patch) ** 2))
     return (g[:, None] * g[None, :]).flatten()
-
-
-class PatchDiscriminator(nn.Module):
-    """A critic that outputs one score per receptive-field patch.
-
-    ``layers`` 3×3 convolutions without padding: the receptive field is
-    ``2 * layers + 1`` pixels (11 for the default 5), and the output map is
-    smaller than the input by ``2 * layers`` pixels on each axis.
-    """
-
-    def __init__(self, channels: int = 3, width: int = 32, layers: int = 5):
-        super().__init__()
-        self.body = conv_stack(channels, width, layers, 1)
-        self.receptive_field = 2 * layers + 1
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
 
 
 def _sq_norms(x: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,9 @@ Matching MATLAB: given a scale factor, the output size is ``ceil(in * scale)``
 and the coordinate map uses that factor exactly (as MATLAB does), so
 ``imresize(hr, scale=1/4)`` reproduces the standard "MATLAB bicubic" LR
 images of Set5/Set14 to within 8-bit rounding (see benchmarks/RESULTS.md).
+
+Also here, because every wing sizes and blurs images the same way: :func:`pyramid_sizes`
+(the sizes of a coarse-to-fine pyramid), :func:`gaussian_kernel` and :func:`back_project`.
 """
 
 from __future__ import annotations
@@ -27,7 +30,10 @@ from typing import Callable
 
 import torch
 
-__all__ = ["imresize", "imresize_adjoint", "resize_matrix", "KERNELS"]
+from .errors import StudioError
+
+__all__ = ["imresize", "imresize_adjoint", "resize_matrix", "KERNELS", "pyramid_sizes", "gaussian_kernel",
+           "back_project"]
 
 
 def _cubic(x: torch.Tensor) -> torch.Tensor:
@@ -145,3 +151,55 @@ def imresize_adjoint(y: torch.Tensor, in_size: tuple[int, int],
     mh = resize_matrix(h, oh, sh, kernel, antialias, y.device, y.dtype)
     mw = resize_matrix(w, ow, sw, kernel, antialias, y.device, y.dtype)
     return mh.T @ y @ mw
+
+
+def pyramid_sizes(h: int, w: int, min_size: int, scale_factor: float,
+                  fine_bias: float = 1.0) -> list[tuple[int, int]]:
+    """(H, W) of every scale, coarsest first, ending at (h, w).
+
+    The number of scales is what ``scale_factor`` needs to bring the short side
+    down to ``min_size``; the factor is then adjusted so the coarsest short side
+    lands on ``min_size``. ``fine_bias < 1`` packs scales closer at the top.
+    """
+    short = min(h, w)
+    if short <= min_size:
+        return [(h, w)]
+    ratio = min_size / short
+    n = math.ceil(math.log(ratio) / math.log(scale_factor) - 1e-9) + 1
+    sizes = []
+    for k in range(n):
+        t = (k / (n - 1)) ** fine_bias
+        s = ratio ** (1 - t)
+        sizes.append((max(1, round(h * s)), max(1, round(w * s))))
+    return sizes
+
+
+def gaussian_kernel(sigma: float | tuple[float, float], size: int | None = None, angle: float = 0.0) -> torch.Tensor:
+    """A normalised Gaussian blur kernel, ``size``×``size`` (odd; default about 6 sigma).
+
+    ``sigma`` is one width, or (along, across) widths of an anisotropic kernel
+    whose first axis is turned by ``angle`` radians from the vertical.
+    """
+    sy, sx = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
+    if min(sy, sx) <= 0:
+        raise StudioError(f"Gaussian kernel width must be positive, got {sigma}")
+    size = size or 2 * math.ceil(3 * max(sy, sx)) + 1
+    t = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    yy, xx = torch.meshgrid(t, t, indexing="ij")
+    c, s = math.cos(angle), math.sin(angle)
+    u, v = c * xx + s * yy, -s * xx + c * yy
+    k = torch.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
+    return (k / k.sum()).float()
+
+
+def back_project(x: torch.Tensor, low: torch.Tensor, rounds: int = 10,
+                 degrade: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """Iterative back-projection: correct ``x`` until ``degrade(x)`` matches ``low``.
+
+    ``degrade`` defaults to :func:`imresize` to ``low``'s size; each round adds the
+    residual, enlarged back by bicubic interpolation.
+    """
+    degrade = degrade or (lambda t: imresize(t, size=low.shape[-2:]))
+    for _ in range(rounds):
+        x = x + imresize(low - degrade(x), size=x.shape[-2:])
+    return x

@@ -1,7 +1,7 @@
 """Writing frames as MP4 or GIF, atomically (readers never see half a video).
 
 Frames are ``(H, W, 3)`` uint8 arrays of one size (what
-:func:`singan_studio.editing.animate` and ``retarget_sweep`` return).
+:func:`singan_studio.gan.animate` and ``retarget_sweep`` return).
 """
 
 from __future__ import annotations

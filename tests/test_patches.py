@@ -1,7 +1,7 @@
 import torch
 
-from singan_studio.patches import (PatchDiscriminator, extract_patches, multiscale_swd,
-                                   nearest_neighbours, sliced_wasserstein)
+from singan_studio.gan.networks import PatchDiscriminator
+from singan_studio.patches import extract_patches, multiscale_swd, nearest_neighbours, sliced_wasserstein
 
 
 def test_extract_patches_layout():

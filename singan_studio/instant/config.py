@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
+
+from ..progress import Progress
+from ..settings import Settings
 
 ENGINES = ("gpnn", "gpdm", "diffusion")
 WORKING_SIDE = 1024
@@ -11,7 +14,7 @@ changes it): the engines work at the image's own resolution up to here."""
 
 
 @dataclass(frozen=True)
-class InstantConfig:
+class InstantConfig(Settings):
     """How the instant engines build their pyramid and match patches.
 
     Defaults give a 250-px GPNN sample in well under a second on two CPU
@@ -55,18 +58,13 @@ class InstantConfig:
     flow_max_keys: int = 100_000  # source patches searched per level (a strided grid beyond)
     fold_width: float = 0.2  # Gaussian weight of a patch's pixels when folded back, × patch side
 
-    def with_(self, **changes) -> "InstantConfig":
-        """A copy with ``changes`` applied (``None`` values are ignored)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
 
 @dataclass
-class InstantProgress:
+class InstantProgress(Progress):
     """Handed to the progress callback after every round (raise Cancelled to stop)."""
 
-    step: int
-    steps: int
-    fraction: float
-    level: int  # 0 = coarsest
-    n_levels: int
-    losses: dict = field(default_factory=dict)
+    level: int = 0  # 0 = coarsest
+    n_levels: int = 1
+
+    def describe(self) -> str:
+        return f"level {self.level + 1}/{self.n_levels}"

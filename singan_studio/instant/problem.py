@@ -13,8 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from ..pyramid import pyramid_sizes
-from ..resize import imresize
+from ..resize import imresize, pyramid_sizes
 from .config import InstantConfig
 
 Size = tuple[int, int]

@@ -9,6 +9,7 @@ Sizes are (H, W). Each function checks its inputs first and raises one
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import torch
@@ -21,7 +22,7 @@ from . import diffusion, gpdm, gpnn
 from .config import ENGINES, InstantConfig, InstantProgress
 from .problem import Problem, Size
 
-Progress = Callable[[InstantProgress], None]
+ProgressFn = Callable[[InstantProgress], None]
 _RUN = {"gpnn": gpnn.run, "gpdm": gpdm.run, "diffusion": diffusion.run}
 
 
@@ -80,7 +81,7 @@ def _out_size(image: torch.Tensor, size: Size | None, scale) -> Size:
 
 # -- running ------------------------------------------------------------------
 
-def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress | None,
+def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: ProgressFn | None,
            done: int = 0, total: int = 1, device="auto", detail: DetailSource | None = None) -> torch.Tensor:
     """Run the engine on ``problem`` (moved to ``device``); result in [0, 1] on the input's device.
     ``detail``: the problem's :func:`_detail_source`, when a batch of samples shares it."""
@@ -91,10 +92,13 @@ def _solve(problem: Problem, cfg: InstantConfig, seed: int, progress: Progress |
     problem.key_masks = None if problem.key_masks is None else [move(m) for m in problem.key_masks]
     problem.init, problem.known, problem.unknown = move(problem.init), move(problem.known), move(problem.unknown)
 
+    t0 = time.perf_counter()
+
     def report(step, steps, level, n_levels, losses):
         if progress is not None:
             frac = (done + step / steps) / total
-            progress(InstantProgress(step, steps, frac, level, n_levels, losses))
+            progress(InstantProgress(step, steps, frac, time.perf_counter() - t0, losses,
+                                     level=level, n_levels=n_levels))
 
     gen = torch.Generator().manual_seed(int(seed))
     try:
@@ -135,7 +139,7 @@ def _restore_detail(x: torch.Tensor, problem: Problem, source: DetailSource | No
 # -- tasks --------------------------------------------------------------------
 
 def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None, engine: str | None = None,
-           config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
+           config: InstantConfig | None = None, seed: int | None = None, progress: ProgressFn | None = None,
            device="auto") -> torch.Tensor:
     """``n`` random images with the patches of ``image``, at any size.
 
@@ -148,7 +152,7 @@ def sample(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None
 
 
 def tile(image: torch.Tensor, n: int = 1, size: Size | None = None, scale=None, engine: str | None = None,
-         config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
+         config: InstantConfig | None = None, seed: int | None = None, progress: ProgressFn | None = None,
          device="auto") -> torch.Tensor:
     """``n`` seamlessly tileable textures made of the patches of ``image``.
 
@@ -164,7 +168,7 @@ MIRRORS = {"left-right": -1, "top-bottom": -2}
 
 def symmetric(image: torch.Tensor, n: int = 1, mirror: str = "left-right", size: Size | None = None, scale=None,
               engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
-              progress: Progress | None = None, device="auto") -> torch.Tensor:
+              progress: ProgressFn | None = None, device="auto") -> torch.Tensor:
     """``n`` random images that equal their own mirror image.
 
     ``mirror`` "left-right" makes the right half the mirror of the left (a
@@ -199,7 +203,7 @@ def _samples(image, n, size, scale, engine, config, seed, progress, device, wrap
 
 
 def retarget(image: torch.Tensor, size: Size | None = None, scale=None, engine: str | None = None,
-             config: InstantConfig | None = None, seed: int | None = None, progress: Progress | None = None,
+             config: InstantConfig | None = None, seed: int | None = None, progress: ProgressFn | None = None,
              device="auto") -> torch.Tensor:
     """Change the size or aspect ratio of ``image`` keeping its objects' proportions.
 
@@ -215,7 +219,7 @@ def retarget(image: torch.Tensor, size: Size | None = None, scale=None, engine: 
 
 def inpaint(image: torch.Tensor, mask: torch.Tensor, hint: torch.Tensor | None = None,
             engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
-            noise_std: float | None = None, progress: Progress | None = None, device="auto") -> torch.Tensor:
+            noise_std: float | None = None, progress: ProgressFn | None = None, device="auto") -> torch.Tensor:
     """Fill the white region of ``mask`` with content drawn from the rest of the image.
 
     ``hint`` (an image of the same size) gives rough colours for the hole:
@@ -245,7 +249,7 @@ def inpaint(image: torch.Tensor, mask: torch.Tensor, hint: torch.Tensor | None =
 
 
 def edit(image: torch.Tensor, mask: torch.Tensor, engine: str | None = None, config: InstantConfig | None = None,
-         seed: int | None = None, start_level: int | None = None, progress: Progress | None = None,
+         seed: int | None = None, start_level: int | None = None, progress: ProgressFn | None = None,
          device="auto") -> torch.Tensor:
     """Blend an edit (regions cut, pasted, moved or painted) into the image.
 
@@ -271,7 +275,7 @@ def edit(image: torch.Tensor, mask: torch.Tensor, engine: str | None = None, con
 
 def analogy(layout_image: torch.Tensor, patch_source: torch.Tensor, size: Size | None = None,
             engine: str | None = None, config: InstantConfig | None = None, seed: int | None = None,
-            progress: Progress | None = None, device="auto") -> torch.Tensor:
+            progress: ProgressFn | None = None, device="auto") -> torch.Tensor:
     """The layout of ``layout_image`` (A) drawn with the patches of ``patch_source`` (B).
 
     The result has A's size (or ``size``); its coarsest level is A's, every
@@ -288,7 +292,7 @@ def analogy(layout_image: torch.Tensor, patch_source: torch.Tensor, size: Size |
 
 
 def collage(images: list[torch.Tensor], size: Size, engine: str | None = None, config: InstantConfig | None = None,
-            seed: int | None = None, progress: Progress | None = None, device="auto") -> torch.Tensor:
+            seed: int | None = None, progress: ProgressFn | None = None, device="auto") -> torch.Tensor:
     """One image of ``size`` (H, W) made of the patches of several images.
 
     The start is the images side by side (each resized to the output height),

@@ -1,10 +1,9 @@
 """Restoring an image from one degraded observation, with no training data.
 
 ``restore(y, operator, method="dip")`` recovers ``x`` from ``y = A(x) + noise``
-for an operator of :mod:`singan_studio.physics`. Methods are registered in
-:data:`METHODS` (name -> callable); each method module registers itself with
-:func:`register_method`, and its module name is listed in ``METHOD_MODULES``
-(another area adds its methods by adding its module there).
+for an operator of :mod:`.physics` (:func:`.tasks.operator_for` builds one from a task
+name). The methods are listed in :data:`.methods.METHODS` (name -> function) and described,
+with the tasks they serve and the options they read, in :mod:`singan_studio.catalog`.
 
 A method is called as ``fn(y, operator, config=None, progress=None, seed=0,
 reference=None, **overrides) -> RestoreResult`` with ``y`` already on the
@@ -14,42 +13,22 @@ image, for benchmarks and tests only) lets a method record a PSNR history.
 
 from __future__ import annotations
 
-import importlib
 import time
-from typing import Callable
 
 import torch
 
 from ..devices import pick_device
 from ..errors import StudioError
-from ..physics import Operator
+from .physics import Operator
+from .methods import METHODS
 from .results import RestoreProgress, RestoreResult, make_config
+from .tasks import operator_for
 
-__all__ = ["restore", "METHODS", "register_method", "RestoreResult", "RestoreProgress", "make_config"]
-
-METHODS: dict[str, Callable[..., RestoreResult]] = {}
-
-# Modules that register methods when imported (relative to this package).
-METHOD_MODULES: tuple[str, ...] = ("dip", "fill", "bm3d", "red", "zssr", "self2self", "denoiser", "meta", "iagan")
-
-
-def register_method(name: str):
-    """Decorator: add a restoration function to :data:`METHODS` under ``name``."""
-
-    def deco(fn):
-        METHODS[name] = fn
-        return fn
-
-    return deco
-
-
-def _load_methods() -> None:
-    for module in METHOD_MODULES:
-        importlib.import_module(f"{__name__}.{module}")
+__all__ = ["restore", "METHODS", "available_methods", "operator_for", "RestoreResult", "RestoreProgress",
+           "make_config"]
 
 
 def available_methods() -> list[str]:
-    _load_methods()
     return sorted(METHODS)
 
 
@@ -62,7 +41,6 @@ def restore(y: torch.Tensor, operator: Operator, method: str = "dip", config=Non
     keyword ``overrides`` change single fields (``iterations=500``). The result's
     ``image`` is on ``y``'s device.
     """
-    _load_methods()
     if method not in METHODS:
         raise StudioError(f"unknown restoration method {method!r}; choose from {', '.join(sorted(METHODS))}")
     if not isinstance(operator, Operator):

@@ -33,8 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import StudioError
-from ..physics import Denoising
-from . import register_method
+from .physics import Denoising
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
 from .stopping import estimate_noise_sigma
@@ -272,7 +271,6 @@ def _filter(y: torch.Tensor, sigma: float, config: BM3DConfig, tick) -> torch.Te
     return _from_opponent(final).to(y.dtype)
 
 
-@register_method("bm3d")
 def restore_bm3d(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
     """``restore(..., method="bm3d")``: denoising in seconds, no network (see the module docstring)."""
     cfg = make_config(BM3DConfig, config, overrides)

@@ -3,7 +3,7 @@
 * :class:`SmallDenoiser`: a DnCNN-style residual network that takes the noise
   level as an extra input channel, so one set of weights serves every sigma
   (what plug-and-play needs). ``scripts/train_denoiser.py`` trains it on
-  scikit-image's bundled photos and ships it in ``checkpoints/denoiser.safetensors``.
+  scikit-image's bundled photos and ships it in ``checkpoints/restoration/denoiser.safetensors``.
 * :func:`idbp`: iterative denoising and back-projection (Tirer & Giryes):
   project the estimate onto the set of images consistent with the
   observation, ``x~ = A⁺y + (I − A⁺A)x``, then denoise it; repeat with a
@@ -26,10 +26,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..physics import SuperResolution
-from . import register_method
 from .photos import augment
-from .red import DENOISERS as RED_DENOISERS
+from .physics import SuperResolution
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
 from .weights import CHECKPOINTS, load_into, load_weights
@@ -191,13 +189,11 @@ def _psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
     return float(-10 * torch.log10(F.mse_loss(x.clamp(0, 1), ref)))
 
 
-@register_method("idbp")
 def restore_idbp(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
     """``restore(..., method="idbp")``: IDBP with the shipped denoiser, frozen."""
     return _run_idbp(y, operator, config, progress, seed, reference, overrides, adapt=False)
 
 
-@register_method("idbp-ia")
 def restore_idbp_ia(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
     """``restore(..., method="idbp-ia")``: the denoiser fine-tuned on the observation first."""
     return _run_idbp(y, operator, config, progress, seed, reference, overrides, adapt=True)
@@ -213,5 +209,3 @@ def cnn_denoiser(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """The shipped denoiser as a black box ``(x, sigma) -> x`` (sigma in 0–1 units) for RED."""
     return _shipped_on(str(x.device))(x, sigma).clamp(0, 1)
 
-
-RED_DENOISERS["cnn"] = cnn_denoiser  # DeepRED's pluggable denoisers (restoration/red.py)

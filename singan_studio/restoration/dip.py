@@ -36,13 +36,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import StudioError
 from .. import precision
+from ..errors import StudioError
 from ..metrics import psnr
-from ..physics import Denoising, Inpainting, Operator, SuperResolution
-from . import register_method
+from .decoders import DeepDecoder, SkipNet, skip_depth
 from .losses import BackProjection, LeastSquares, ProjectedGSURE
-from .networks import DeepDecoder, SkipNet, skip_depth
+from .physics import Denoising, Inpainting, Operator, SuperResolution
 from .results import RestoreProgress, RestoreResult, make_config
 from .steps import for_restore
 from .stopping import DiscrepancyStop, DivergenceGuard, MovingAverage, RunningVarianceStop, estimate_noise_sigma
@@ -201,13 +200,10 @@ def _data_term(y, op, cfg, generator):
     return ProjectedGSURE(y, op, cfg.sigma / 255.0, cfg.sure_probe, generator)
 
 
-def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int = 0,
-        reference: torch.Tensor | None = None, method: str = "dip") -> RestoreResult:
-    """The one loop behind every method of this module (see the module docstring)."""
-    cfg.check()
+def _prepare(y: torch.Tensor, op: Operator, cfg: DIPConfig, seed: int, progress, gen: torch.Generator):
+    """The data term, the network (with its memory format and arithmetic) and its fixed input."""
     dev, channels = y.device, y.shape[1]
     size = op.x_size(tuple(y.shape[-2:]))
-    gen = torch.Generator(device=dev).manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # seeded weights without touching the caller's RNG
         torch.manual_seed(seed)
         data_term = _data_term(y, op, cfg, gen)
@@ -221,6 +217,47 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     shallower = depth_extras(net, cfg)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format
     net, z = net.to(memory_format=fmt), z.contiguous(memory_format=fmt)
+    return data_term, net, z, fmt, shallower
+
+
+class _PosteriorSamples:
+    """DIP-SGLD's running sums of the outputs after burn-in: their mean and per-pixel spread."""
+
+    def __init__(self, cfg: DIPConfig):
+        self.cfg, self.n, self.sum, self.sq = cfg, 0, None, None
+
+    def update(self, step: int, out: torch.Tensor) -> None:
+        cfg = self.cfg
+        if cfg.sgld and step > cfg.sgld_burn_in * cfg.iterations and step % cfg.sgld_every == 0:
+            self.sum = out if self.sum is None else self.sum + out
+            self.sq = out ** 2 if self.sq is None else self.sq + out ** 2
+            self.n += 1
+
+    def finish(self, result: RestoreResult) -> None:
+        mean = self.sum / self.n
+        result.image = mean
+        result.extras["uncertainty"] = (self.sq / self.n - mean ** 2).clamp(min=0).sqrt()
+        result.extras["samples"] = self.n
+
+
+def _record(history: dict, stats: dict, out: torch.Tensor, view: torch.Tensor, reference) -> None:
+    history["loss"].append(stats["loss"])
+    for key in ("sure_mse", "div", "residual"):
+        if key in stats:
+            history.setdefault(key, []).append(stats[key])
+    if reference is not None:
+        history.setdefault("psnr", []).append(psnr(view.clamp(0, 1), reference))
+        history.setdefault("mse", []).append(torch.mean((out - reference) ** 2).item())
+
+
+def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int = 0,
+        reference: torch.Tensor | None = None, method: str = "dip") -> RestoreResult:
+    """The one loop behind every method of this module (see the module docstring)."""
+    cfg.check()
+    dev = y.device
+    gen = torch.Generator(device=dev).manual_seed(seed)
+    data_term, net, z, fmt, shallower = _prepare(y, op, cfg, seed, progress, gen)
+    sure = isinstance(data_term, ProjectedGSURE)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     net = precision.wrap(net, "fp32" if sure else cfg.precision)
     ema = MovingAverage(cfg.ema) if cfg.ema else None
@@ -230,10 +267,9 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
     consistent = projects(cfg, op)
     watched = progress is not None or reference is not None  # else the loop needs no projected view
     history: dict[str, list] = {"loss": []}
-    if reference is not None:
-        history["psnr"] = []
-    shown = samples_sum = samples_sq = best = None
-    n_samples, best_loss, smooth, step = 0, float("inf"), None, 0
+    samples = _PosteriorSamples(cfg)
+    shown = best = None
+    best_loss, smooth, step = float("inf"), None, 0
     t0 = time.perf_counter()
 
     for step in range(1, cfg.iterations + 1):
@@ -250,17 +286,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
         out = out.detach().contiguous()
         shown = ema.update(out) if ema else out
         view = op.project(shown, y) if consistent and watched else shown  # what the user would get now
-        history["loss"].append(stats["loss"])
-        for key in ("sure_mse", "div", "residual"):
-            if key in stats:
-                history.setdefault(key, []).append(stats[key])
-        if reference is not None:
-            history["psnr"].append(psnr(view.clamp(0, 1), reference))
-            history.setdefault("mse", []).append(torch.mean((out - reference) ** 2).item())
-        if cfg.sgld and step > cfg.sgld_burn_in * cfg.iterations and step % cfg.sgld_every == 0:
-            samples_sum = out if samples_sum is None else samples_sum + out
-            samples_sq = out ** 2 if samples_sq is None else samples_sq + out ** 2
-            n_samples += 1
+        _record(history, stats, out, view, reference)
+        samples.update(step, out)
         stop = stopper.update(step, out, shown, stats.get("residual")) if stopper else False
         if sure:  # keep the lowest (smoothed: one probe is noisy) loss iterate
             smooth = stats["loss"] if smooth is None else 0.9 * smooth + 0.1 * stats["loss"]
@@ -275,11 +302,8 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
             break
 
     result = RestoreResult(image=shown, method=method, iterations=step, seconds=0.0, history=history)
-    if cfg.sgld and n_samples:
-        mean = samples_sum / n_samples
-        result.image = mean
-        result.extras["uncertainty"] = (samples_sq / n_samples - mean ** 2).clamp(min=0).sqrt()
-        result.extras["samples"] = n_samples
+    if samples.n:
+        samples.finish(result)
     elif sure and best is not None:
         result.stopped_at, result.image = best
         if guard is not None and guard.fired_at is not None:
@@ -299,7 +323,7 @@ def fit(y: torch.Tensor, op: Operator, cfg: DIPConfig, progress=None, seed: int 
 
 
 def _preset(method: str, **defaults):
-    """Register ``method`` as :func:`fit` with ``defaults`` changed in DIPConfig."""
+    """:func:`fit` as method ``method``, with ``defaults`` changed in DIPConfig."""
 
     def run(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
         base = config if config is not None else dataclasses.replace(DIPConfig(), **defaults)
@@ -308,7 +332,6 @@ def _preset(method: str, **defaults):
 
     run.__name__ = run.__qualname__ = method.replace("-", "_")
     run.__doc__ = f"{method}: DIPConfig with {defaults or 'its defaults'}"
-    register_method(method)(run)
     return run
 
 

@@ -29,8 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import StudioError
-from ..physics import Inpainting
-from . import register_method
+from .physics import Inpainting
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
 
@@ -142,7 +141,6 @@ def inpainting_mask(operator, method: str) -> torch.Tensor:
     return operator.mask
 
 
-@register_method("fill")
 def restore_fill(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
     """``restore(..., method="fill")``: inpainting in seconds, no network (see the module docstring)."""
     cfg = make_config(FillConfig, config, overrides)

@@ -26,9 +26,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import StudioError
-from ..pyramid import Pyramid
+from ..gan.model import Pyramid
 from ..resize import imresize
-from . import register_method
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
 
@@ -103,11 +102,10 @@ def iagan(y: torch.Tensor, operator, model: Pyramid, config: IAGANConfig = IAGAN
     return x.clamp(0, 1)
 
 
-@register_method("iagan")
 def restore_iagan(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
     """``restore(..., method="iagan", model="scene.safetensors")``; ``iterations`` splits evenly
     between the two stages."""
-    from ..checkpoint import load
+    from ..gan.checkpoint import load
 
     iterations = overrides.pop("iterations", None)
     if iterations is not None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from ..physics import Denoising, Operator
+from .physics import Denoising, Operator
 
 
 def total_variation(x: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ Here the starting weights are meta-learned instead, over many images and
 blur kernels, so that a handful of plain gradient steps on the test image's
 own (son -> image) pair already adapt the network to that image's kernel and
 content. ``scripts/meta_train_zssr.py`` learns the start on scikit-image's
-bundled photos and ships it as ``checkpoints/mzsr_x2.safetensors``.
+bundled photos and ships it as ``checkpoints/restoration/mzsr_x2.safetensors``.
 
 Test time (:func:`mzsr`): start from the shipped weights, take ``iterations``
 gradient-descent steps on L1(net(up(down(y))), y) over the whole image, then
@@ -26,11 +26,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import register_method
+from ..resize import back_project, gaussian_kernel
 from .results import RestoreResult, make_config
+from .sr_scales import check_input, degradation, downscale, upscale
 from .steps import ProgressFn, for_restore, report, sr_setting
 from .weights import CHECKPOINTS, load_into, load_weights
-from .zssr import ZSSRNet, back_project, check_input, downscale, gaussian_kernel, upscale
+from .zssr import ZSSRNet
 
 KIND = "zssr-meta-init"
 DEFAULT_WEIGHTS = CHECKPOINTS / "mzsr_x2.safetensors"
@@ -95,7 +96,7 @@ def mzsr(lr_img: torch.Tensor, factor: float = 2.0, kernel: torch.Tensor | None 
     size = (math.ceil(lr_img.shape[-2] * factor), math.ceil(lr_img.shape[-1] * factor))
     with torch.no_grad():
         out = net(upscale(lr_img, size))
-        out = back_project(out, lr_img, factor, kernel, config.back_projection)
+        out = back_project(out, lr_img, config.back_projection, degradation(factor, kernel, lr_img.shape[-2:]))
     return out.clamp(0, 1)
 
 
@@ -125,7 +126,6 @@ def default_kernel_g20() -> torch.Tensor:
     return gaussian_kernel(math.sqrt(2.0), 15)
 
 
-@register_method("mzsr")
 def restore_mzsr(y, operator, config=None, progress=None, seed=0, reference=None, **overrides):
     """``restore(..., method="mzsr")``: ×2 SR in a few steps from the meta-learned start."""
     cfg = make_config(MZSRConfig, config, overrides)

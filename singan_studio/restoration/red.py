@@ -14,7 +14,8 @@ The result is an exponential moving average of the network outputs.
 
 The denoiser is pluggable: :data:`DENOISERS` maps a name to a function
 ``(x, sigma) -> x`` on (1, C, H, W) tensors in [0, 1], sigma in [0, 1] units.
-``"nlm"`` is scikit-image's non-local means, ``"bm3d"`` the project's BM3D; other areas add theirs.
+``"nlm"`` is scikit-image's non-local means, ``"bm3d"`` the project's BM3D, ``"cnn"`` the shipped
+network (:mod:`.denoiser`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ import torch
 from .. import precision
 from ..errors import StudioError
 from ..metrics import psnr
-from ..physics import Operator
-from . import register_method
 from .bm3d import bm3d
+from .denoiser import cnn_denoiser
 from .dip import DIPConfig, build_input, build_network, depth_extras
+from .physics import Operator
 from .results import RestoreProgress, RestoreResult, make_config
 from .stopping import MovingAverage
 
@@ -51,8 +52,9 @@ def nlm_denoiser(x: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.from_numpy(out).permute(2, 0, 1)[None].to(x.device, x.dtype)
 
 
-# bm3d: stronger than non-local means, seconds per call (restoration/bm3d.py).
-DENOISERS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {"nlm": nlm_denoiser, "bm3d": bm3d}
+# bm3d: stronger than non-local means, seconds per call (restoration/bm3d.py); cnn: the shipped network.
+DENOISERS: dict[str, Callable[[torch.Tensor, float], torch.Tensor]] = {
+    "nlm": nlm_denoiser, "bm3d": bm3d, "cnn": cnn_denoiser}
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,6 @@ class REDConfig(DIPConfig):
     ema: float = 0.99
 
 
-@register_method("red")
 def red(y: torch.Tensor, op: Operator, config=None, progress=None, seed: int = 0,
         reference: torch.Tensor | None = None, **overrides) -> RestoreResult:
     cfg = make_config(REDConfig, config, overrides)

@@ -8,23 +8,14 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import StudioError
+from ..progress import Progress
 
 
 @dataclass
-class RestoreProgress:
+class RestoreProgress(Progress):
     """Handed to the progress callback; raise ``Cancelled`` from it to stop."""
 
-    step: int  # 1-based
-    steps: int
-    fraction: float
-    elapsed: float  # seconds
-    losses: dict = field(default_factory=dict)
     image: torch.Tensor | None = None  # the estimate the method would return now, where it has one
-
-    @property
-    def stage(self) -> str:
-        """The part of a multi-stage method running now (e.g. "ZSSR ×2 (1/2)"), or ""."""
-        return str(self.losses.get("stage", ""))
 
     def describe(self) -> str:
         """One line for progress displays: "ZSSR ×2 (1/2): iteration 300/1200"."""

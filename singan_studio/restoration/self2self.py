@@ -22,8 +22,7 @@ import torch.nn.functional as F
 
 from .. import precision
 from ..errors import StudioError
-from ..physics import Denoising, Inpainting
-from . import register_method
+from .physics import Denoising, Inpainting
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
 
@@ -112,7 +111,6 @@ def self2self(y: torch.Tensor, known: torch.Tensor | None = None, config: Self2S
     return out.clamp(0, 1)
 
 
-@register_method("self2self")
 def restore_self2self(y, operator, config=None, progress=None, seed=0, reference=None,
                       **overrides) -> RestoreResult:
     """``restore(..., method="self2self")`` for denoising and (noisy) inpainting."""

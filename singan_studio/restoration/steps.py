@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-
-@dataclass
-class StepProgress:
-    """One report: ``step`` of ``steps`` done, ``fraction`` of the whole job, losses."""
-
-    step: int
-    steps: int
-    fraction: float
-    stage: str = ""
-    losses: dict[str, float] = field(default_factory=dict)
+from ..progress import Progress
 
 
-ProgressFn = Optional[Callable[[StepProgress], None]]
+ProgressFn = Optional[Callable[[Progress], None]]
 
 
 def report(progress: ProgressFn, step: int, steps: int, stage: str = "", every: int = 10,
@@ -25,11 +15,11 @@ def report(progress: ProgressFn, step: int, steps: int, stage: str = "", every: 
     """Call ``progress`` every ``every`` steps and at the end (it may raise Cancelled)."""
     if progress is None or (step % every and step != steps):
         return
-    progress(StepProgress(step, steps, min(1.0, step / max(1, steps)), stage, dict(losses)))
+    progress(Progress(step, steps, min(1.0, step / max(1, steps)), 0.0, {"stage": stage, **losses}))
 
 
 def for_restore(progress) -> ProgressFn:
-    """Wrap a ``restore`` progress callback (it takes RestoreProgress) for our reports."""
+    """Wrap a ``restore`` progress callback (it takes RestoreProgress, with the time elapsed) for our reports."""
     if progress is None:
         return None
     import time
@@ -38,9 +28,8 @@ def for_restore(progress) -> ProgressFn:
 
     t0 = time.perf_counter()
 
-    def relay(p: StepProgress) -> None:
-        progress(RestoreProgress(p.step, p.steps, p.fraction, time.perf_counter() - t0,
-                                 {"stage": p.stage, **p.losses}))
+    def relay(p: Progress) -> None:
+        progress(RestoreProgress(p.step, p.steps, p.fraction, time.perf_counter() - t0, p.losses))
 
     return relay
 
@@ -51,7 +40,7 @@ def sr_setting(operator) -> tuple[int, "object"]:
     Resize kernels stay names ("cubic", "lanczos3"...); a blur kernel is its 2-D tensor.
     """
     from ..errors import StudioError
-    from ..physics import SuperResolution
+    from .physics import SuperResolution
 
     if not isinstance(operator, SuperResolution):
         raise StudioError(f"this method does super-resolution only, not {operator.describe()}")

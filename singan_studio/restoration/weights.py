@@ -1,7 +1,7 @@
 """Small shipped networks on disk: safetensors tensors plus JSON metadata.
 
 The restoration methods that start from learned weights (the plug-and-play
-denoiser, the meta-learned ZSSR initialisation) keep them in ``checkpoints/``
+denoiser, the meta-learned ZSSR initialisation) keep them in ``checkpoints/restoration/``
 as one ``.safetensors`` file each. Loading parses the safetensors format
 only: nothing is unpickled, so a file from anyone is safe to open.
 """
@@ -16,11 +16,12 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
+from ..assets import weights_dir
 from ..errors import ModelFileError
 from ..images import atomic_write
 
-#: Where the project's own trained weights live (``<repo>/checkpoints``).
-CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+#: Where the project's own trained weights live (``checkpoints/restoration``, installed with the package).
+CHECKPOINTS = weights_dir()
 FORMAT_VERSION = 1
 
 

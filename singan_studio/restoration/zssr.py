@@ -9,15 +9,13 @@ whenever the reconstruction error of the image itself stops falling; at test
 time the eight flips/rotations are super-resolved, their median is taken and
 back-projection makes the result consistent with the input.
 
-The degradation is MATLAB bicubic by default (``kernel=None``), or a blur
-kernel followed by direct subsampling (the convention of ZSSR's and MZSR's
-kernel images: a centred kernel, pixels 0, s, 2s, ... kept).
+The degradation (MATLAB bicubic, or a blur kernel and subsampling) is in :mod:`.sr_scales`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -25,11 +23,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import precision
-from ..errors import ImageError, StudioError
-from ..resize import imresize
-from . import register_method
+from ..errors import StudioError
+from ..resize import back_project, imresize
+from ..settings import Settings
 from .photos import augment, unaugment
 from .results import RestoreResult, make_config
+from .sr_scales import Factor, Kernel, axes, check_input, degradation, downscale, factor_text, upscale
 from .steps import ProgressFn, for_restore, report, sr_setting
 
 
@@ -49,74 +48,8 @@ class ZSSRNet(nn.Module):
         return upscaled + self.body(upscaled)
 
 
-Kernel = "torch.Tensor | str | None"
-#: A scale factor: one for both axes, or (vertical, horizontal) for the anisotropic
-#: intermediate stages of gradual SR.
-Factor = "float | tuple[float, float]"
-
-
-def axes(factor: Factor) -> tuple[float, float]:
-    """``factor`` as (vertical, horizontal)."""
-    return (float(factor), float(factor)) if isinstance(factor, (int, float)) else (float(factor[0]), float(factor[1]))
-
-
-def factor_text(factor: Factor) -> str:
-    """"2" or "1.5×2" (vertical × horizontal)."""
-    fy, fx = axes(factor)
-    return f"{fy:g}" if fy == fx else f"{fy:g}×{fx:g}"
-
-
-def downscale(x: torch.Tensor, factor: Factor, kernel: Kernel = None) -> torch.Tensor:
-    """Degrade ``x`` (N, C, H, W) by ``factor``.
-
-    ``kernel``: None or a resize kernel name ("cubic" = MATLAB bicubic, "lanczos3"...)
-    for antialiased resizing at any size (and any factor per axis), or a 2-D blur
-    kernel followed by direct subsampling (one factor for both axes). Borders are
-    mirrored (training crops are not periodic).
-    """
-    fy, fx = axes(factor)
-    if kernel is None or isinstance(kernel, str):
-        return imresize(x, scale=(1 / fy, 1 / fx), kernel=kernel or "cubic")
-    if fy != fx:
-        raise StudioError(f"a blur kernel needs one factor for both axes, got {factor_text(factor)}")
-    factor = fy
-    k = kernel.to(x.device, x.dtype)
-    kh, kw = k.shape[-2:]
-    pad = (kw // 2, (kw - 1) // 2, kh // 2, (kh - 1) // 2)
-    mode = "reflect" if min(x.shape[-2:]) > max(kh, kw) // 2 else "replicate"
-    # conv2d correlates, so flip the kernel to convolve (matters for asymmetric kernels).
-    weight = k.flip(-1, -2).reshape(1, 1, kh, kw).expand(x.shape[1], 1, kh, kw)
-    blurred = F.conv2d(F.pad(x, pad, mode=mode), weight, groups=x.shape[1])
-    h, w = x.shape[-2:]
-    rows = _grid(h, factor, x.device)
-    cols = _grid(w, factor, x.device)
-    return blurred[..., rows, :][..., cols]
-
-
-def _grid(n: int, factor: float, device) -> torch.Tensor:
-    # Keep pixels 0, s, 2s, ... (rounded for non-integer factors), ceil(n / s) of them.
-    m = max(1, math.ceil(n / factor - 1e-9))
-    return torch.from_numpy(np.round(np.linspace(0, max(0, n - factor), m)).astype(np.int64)).to(device)
-
-
-def upscale(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bicubic interpolation to ``size`` (the network's starting point)."""
-    return imresize(x, size=size)
-
-
-def gaussian_kernel(sigma: float | tuple[float, float], size: int = 15, angle: float = 0.0) -> torch.Tensor:
-    """A normalised (an)isotropic Gaussian blur kernel (``size``×``size``)."""
-    sy, sx = (sigma, sigma) if isinstance(sigma, (int, float)) else sigma
-    ax = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    yy, xx = torch.meshgrid(ax, ax, indexing="ij")
-    c, s = math.cos(angle), math.sin(angle)
-    u, v = c * xx + s * yy, -s * xx + c * yy
-    k = torch.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
-    return (k / k.sum()).float()
-
-
 @dataclass(frozen=True)
-class ZSSRConfig:
+class ZSSRConfig(Settings):
     """ZSSR settings; defaults follow the official recipe except where noted.
 
     width, depth: the network (official: 64 channels, 8 layers).
@@ -185,8 +118,6 @@ class ZSSRConfig:
     gradual: tuple[float | tuple[float, float], ...] | str | None = None
     precision: str = "fp32"
 
-    def with_(self, **changes) -> "ZSSRConfig":
-        return replace(self, **changes)
 
     def last_stage(self) -> "ZSSRConfig":
         """The settings of the last (or only) stage."""
@@ -195,7 +126,7 @@ class ZSSRConfig:
 
 #: The official recipe (float32, as the official code), and our CPU-friendly default: 64-px crops (an iteration costs
 #: 0.36-0.42 of an official one here), at most 1200 iterations, shorter learning-rate
-#: windows. Measured on Set5 (docs/restoration2.md): the official windows with a
+#: windows. Measured on Set5 (docs/restoration-sr-and-learned.md): the official windows with a
 #: 2000 cap gain only 0.05-0.13 dB for about 1.5x the time, so they are not the default.
 # The official code's default configuration is one jump, in float32.
 OFFICIAL = ZSSRConfig(gradual=(), precision="fp32")
@@ -250,17 +181,6 @@ def stages(factor: float, gradual) -> list:
         if max(axes(f)) > factor or min(axes(f)) < 1:
             raise StudioError(f"gradual stage {factor_text(f)} is not between 1 and the factor {factor:g}")
     return steps + [factor]
-
-
-def check_input(lr_img: torch.Tensor, factor: Factor) -> None:
-    """Raise a clear StudioError for inputs ZSSR cannot use."""
-    if lr_img.dim() != 4 or lr_img.shape[0] != 1:
-        raise ImageError(f"expected one image of shape (1, C, H, W), got {tuple(lr_img.shape)}")
-    fy, fx = axes(factor)
-    if not (max(fy, fx) > 1 and min(fy, fx) >= 1):
-        raise StudioError(f"super-resolution factor must be above 1, got {factor_text(factor)}")
-    if min(lr_img.shape[-2:]) < 2 * math.ceil(max(fy, fx)) + 2:
-        raise ImageError(f"image of {tuple(lr_img.shape[-2:])} px is too small for ×{factor_text(factor)} ZSSR")
 
 
 class _FatherSampler:
@@ -377,17 +297,8 @@ def train_zssr(lr_img: torch.Tensor, factor: Factor, kernel: Kernel = None,
     return net.to(memory_format=torch.contiguous_format).eval()
 
 
-def back_project(sr: torch.Tensor, lr_img: torch.Tensor, factor: Factor, kernel, iters: int) -> torch.Tensor:
-    """Make ``sr`` consistent with ``lr_img``: add the upscaled residual ``iters`` times."""
-    h, w = lr_img.shape[-2:]
-    for _ in range(iters):
-        # For non-integer factors ceil(ceil(h * f) / f) can exceed h by one pixel.
-        sr = sr + upscale(lr_img - downscale(sr, factor, kernel)[..., :h, :w], sr.shape[-2:])
-    return sr
-
-
 @torch.no_grad()
-def super_resolve(net: ZSSRNet, lr_img: torch.Tensor, factor: Factor, kernel=None,
+def ensemble_upscale(net: ZSSRNet, lr_img: torch.Tensor, factor: Factor, kernel=None,
                   config: ZSSRConfig = FAST) -> torch.Tensor:
     """Apply a trained network: self-ensemble, median and back-projection; returns [0, 1]."""
     net.eval()
@@ -395,16 +306,17 @@ def super_resolve(net: ZSSRNet, lr_img: torch.Tensor, factor: Factor, kernel=Non
     size = (math.ceil(lr_img.shape[-2] * fy - 1e-9), math.ceil(lr_img.shape[-1] * fx - 1e-9))
     # A quarter turn swaps the axes, so an anisotropic factor keeps the half-turns and flips only.
     turns = range(8) if fy == fx else range(0, 8, 2)
+    consistent = degradation(factor, kernel, lr_img.shape[-2:])
     outs = []
     for k in (turns if config.ensemble else [0]):
         low = augment(lr_img, k)
         big = size if k % 2 == 0 else size[::-1]
         sr = unaugment(net(upscale(low, big)), k)
-        outs.append(back_project(sr, lr_img, factor, kernel, config.back_projection))
+        outs.append(back_project(sr, lr_img, config.back_projection, consistent))
     stack = torch.stack(outs).sort(dim=0).values
     n = stack.shape[0]
     median = 0.5 * (stack[(n - 1) // 2] + stack[n // 2])
-    return back_project(median, lr_img, factor, kernel, config.back_projection).clamp(0, 1)
+    return back_project(median, lr_img, config.back_projection, consistent).clamp(0, 1)
 
 
 def zssr(lr_img: torch.Tensor, factor: float, kernel: Kernel = None,
@@ -428,7 +340,7 @@ def zssr_with_stats(lr_img: torch.Tensor, factor: float, kernel: Kernel = None, 
         net = train_zssr(lr_img, f, stage_kernel, stage_config, net=net, seed=seed + i, sources=sources,
                          progress=progress, stage=f"ZSSR ×{factor_text(f)} ({i + 1}/{len(factors)})")
         iterations.append(net.stats["iterations"])
-        out = super_resolve(net, lr_img, f, stage_kernel, stage_config)
+        out = ensemble_upscale(net, lr_img, f, stage_kernel, stage_config)
         fy, fx = axes(f)
         if fy == fx:  # a stretched output would teach stretched content; the official code never draws one
             sources = sources + [out]
@@ -444,7 +356,6 @@ def recipe(config: ZSSRConfig, **overrides) -> ZSSRConfig:
     return cfg
 
 
-@register_method("zssr")
 def restore_zssr(y, operator, config=None, progress=None, seed=0, reference=None, **overrides) -> RestoreResult:
     """``restore(..., method="zssr")``: defaults are :data:`FAST`; ``config=QUALITY`` for the published
     figures, ``config=OFFICIAL`` (or another of :data:`RECIPES`) for the official code's settings."""

@@ -1,0 +1,197 @@
+"""``singan-studio instant TASK ...``: the training-free engines on the command line.
+
+Tasks: sample, tile, symmetric, retarget, inpaint, edit, analogy, collage. Every task reads its
+images first (a bad one is one line on stderr, exit status 2) and writes PNGs
+atomically.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from ..catalog import INSTANT_ENGINES, INSTANT_TASKS, summary
+from ..errors import StudioError
+from ..progress import ProgressBar
+from .common import add_common, each_input, positive_float, size_arg
+
+
+
+def _add_engine_options(p, add_common) -> None:
+    from ..instant import ENGINES, WORKING_SIDE, InstantConfig
+
+    d = InstantConfig()
+    p.add_argument("--engine", default=d.engine, choices=ENGINES,
+                   help="; ".join(f"{k}: {v}" for k, v in INSTANT_ENGINES.items()) + f" (default {d.engine})")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--max-size", type=int, default=WORKING_SIDE,
+                   help=f"long side bigger inputs are shrunk to (default {WORKING_SIDE}; smaller is faster)")
+    p.add_argument("--no-detail", action="store_true", help="skip restoring the input's finest grain at the end")
+    p.add_argument("--noise", type=float, default=None, help=f"diversity: noise at the coarsest level (default {d.noise_std})")
+    p.add_argument("--alpha", type=float, default=None,
+                   help=f"GPNN completeness (default {d.alpha}); smaller uses more of the source's patches")
+    p.add_argument("--patch", type=int, default=None, help=f"patch size (default {d.patch})")
+    p.add_argument("--coarse-size", type=int, default=None,
+                   help=f"short side of the coarsest level (default {d.coarse_size}); smaller = more rearranged")
+    add_common(p)
+
+
+def register(subparsers) -> dict:
+    p = subparsers.add_parser("instant", help="training-free generation in seconds (GPNN, GPDM or patch-diffusion engine)")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+
+    t = tasks.add_parser("sample", help=summary(INSTANT_TASKS, "sample"))
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="samples per image (default 4)")
+    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
+    t.add_argument("--scale-w", type=positive_float, default=None, help="width factor vs the input")
+    t.add_argument("--scale-h", type=positive_float, default=None, help="height factor vs the input")
+    t.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("tile", help=summary(INSTANT_TASKS, "tile"))
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="textures per image (default 4)")
+    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
+    t.add_argument("-o", "--output", default="tiles", help="output folder (default ./tiles)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("symmetric", help=summary(INSTANT_TASKS, "symmetric"))
+    t.add_argument("images", nargs="+")
+    t.add_argument("-n", type=int, default=4, help="images per input (default 4)")
+    t.add_argument("--mirror", default="left-right", choices=("left-right", "top-bottom"),
+                   help="left-right: the right half mirrors the left (default); top-bottom: the bottom mirrors the top")
+    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
+    t.add_argument("-o", "--output", default="symmetric", help="output folder (default ./symmetric)")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("retarget", help=summary(INSTANT_TASKS, "retarget"))
+    t.add_argument("image")
+    t.add_argument("--size", type=size_arg, help="output size WxH")
+    t.add_argument("--scale-w", type=positive_float, default=None)
+    t.add_argument("--scale-h", type=positive_float, default=None)
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+
+    for name in ("inpaint", "edit"):
+        t = tasks.add_parser(name, help=summary(INSTANT_TASKS, name))
+        t.add_argument("image")
+        t.add_argument("mask", help="white = region to fill / blend")
+        if name == "inpaint":
+            t.add_argument("--hint", help="image whose colours inside the mask guide the fill")
+        else:
+            t.add_argument("--start-level", type=int, default=None, help="lower = looser blend (default: middle)")
+        t.add_argument("-o", "--output", required=True, help="PNG to write")
+        _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("analogy", help=summary(INSTANT_TASKS, "analogy"))
+    t.add_argument("layout")
+    t.add_argument("source")
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+
+    t = tasks.add_parser("collage", help=summary(INSTANT_TASKS, "collage"))
+    t.add_argument("images", nargs="+")
+    t.add_argument("--size", type=size_arg, required=True, help="output size WxH")
+    t.add_argument("-o", "--output", required=True, help="PNG to write")
+    _add_engine_options(t, add_common)
+    return {"instant": cmd_instant}
+
+
+def _scale(args):
+    if args.scale_w is None and args.scale_h is None:
+        return None
+    return (args.scale_h or 1.0, args.scale_w or 1.0)
+
+
+def cmd_instant(args) -> int:
+    from .. import images, instant
+
+    cfg = instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
+                                        coarse_size=args.coarse_size, detail=not args.no_detail)
+    common = dict(engine=args.engine, config=cfg, seed=args.seed, device=args.device)
+    read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
+    if args.task in ("sample", "tile", "symmetric"):
+        return _sample_batch(args, common, read)
+    # Read every input before any work, so a bad file fails at once.
+    if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
+        images.check_writable(args.output)
+    if args.task == "retarget":
+        if args.size is None and _scale(args) is None:
+            raise StudioError("retarget needs --size or --scale-w/--scale-h")
+        x = read(args.image)
+        run = lambda bar: instant.retarget(x, size=args.size, scale=_scale(args), progress=bar, **common)  # noqa: E731
+    elif args.task in ("inpaint", "edit"):
+        x, info = images.read_image(args.image, max_size=args.max_size)
+        mask = images.load_mask(args.mask)
+        if tuple(mask.shape[-2:]) != tuple(info.original_size):
+            (mh, mw), (h, w) = mask.shape[-2:], info.original_size
+            print(f"note: the mask is {mw}x{mh} but the image is {w}x{h}; the mask was stretched to fit",
+                  file=sys.stderr)
+        if tuple(mask.shape[-2:]) != tuple(x.shape[-2:]):
+            mask = images.load_mask(args.mask, size=tuple(x.shape[-2:]))
+        if args.task == "inpaint":
+            hint = None
+            if args.hint:
+                hint = images.read_image(args.hint)[0]
+                hint = _fit_hint(hint, tuple(x.shape[-2:]))
+            run = lambda bar: instant.inpaint(x, mask, hint=hint, progress=bar, **common)  # noqa: E731
+        else:
+            run = lambda bar: instant.edit(x, mask, start_level=args.start_level, progress=bar, **common)  # noqa: E731
+    elif args.task == "analogy":
+        a, b = read(args.layout), read(args.source)
+        run = lambda bar: instant.analogy(a, b, progress=bar, **common)  # noqa: E731
+    else:
+        srcs = [read(p) for p in args.images]
+        run = lambda bar: instant.collage(srcs, size=args.size, progress=bar, **common)  # noqa: E731
+    bar = ProgressBar("instant", disable=args.quiet)
+    t0 = time.perf_counter()
+    try:
+        out = run(bar)
+    finally:
+        bar.close()
+    images.save_image(out, args.output)
+    h, w = out.shape[-2:]
+    print(f"{args.task}: {w}x{h} ({args.engine}, {time.perf_counter() - t0:.1f} s) -> {args.output}")
+    return 0
+
+
+def _fit_hint(x, size):
+    """Bring a hint image to the working size of the image it guides."""
+    from ..resize import imresize
+
+    return x if tuple(x.shape[-2:]) == size else imresize(x, size=size).clamp(0, 1)
+
+
+def _sample_batch(args, common, read) -> int:
+    from .. import instant
+    from ..images import save_image
+
+    if args.n < 1:
+        raise StudioError("-n must be at least 1")
+    out_root = Path(args.output)
+    if args.task == "tile":
+        run = lambda x, bar: instant.tile(x, n=args.n, size=args.size, progress=bar, **common)  # noqa: E731
+    elif args.task == "symmetric":
+        run = lambda x, bar: instant.symmetric(x, n=args.n, mirror=args.mirror, size=args.size,  # noqa: E731
+                                               progress=bar, **common)
+    else:
+        run = lambda x, bar: instant.sample(x, n=args.n, size=args.size, scale=_scale(args),  # noqa: E731
+                                            progress=bar, **common)
+    prefix = {"sample": "instant"}.get(args.task, args.task)
+
+    def work(path: Path) -> str:
+        x = read(path)
+        out_dir = out_root if len(args.images) == 1 else out_root / path.stem
+        with ProgressBar("instant", disable=args.quiet) as bar:
+            t0 = time.perf_counter()
+            batch = run(x, bar)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for k in range(args.n):
+            save_image(batch[k:k + 1], out_dir / f"{prefix}_{args.seed + k:04d}.png")
+        h, w = batch.shape[-2:]
+        return (f"{args.n} {args.task} images {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
+                f"{time.perf_counter() - t0:.1f} s) -> {out_dir}")
+
+    return each_input(args.images, work)
