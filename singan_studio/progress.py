@@ -49,12 +49,12 @@ class Progress:
 
 
 class ProgressBar:
-    """A tqdm bar over a whole job: "LABEL scale 3/8 step 120/400 |███ | 40% [00:12<00:18] loss 1e-3"."""
+    """A tqdm bar over a whole job: "LABEL scale 3/8 step 120/400 |███ | 40% [00:12<00:18], rec 1e-3"."""
 
     def __init__(self, label: str = "", disable: bool | None = None):
         self.label = label
         self.bar = tqdm(total=1000, desc=label, unit="‰", disable=disable, file=sys.stderr,
-                        bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}] {postfix}",
+                        bar_format="{desc} |{bar}| {percentage:3.0f}% [{elapsed}<{remaining}]{postfix}",
                         dynamic_ncols=True)
 
     def __call__(self, p: Progress) -> None:

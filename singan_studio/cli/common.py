@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from tqdm import tqdm
+
 from ..assets import MODEL_SUFFIX, demo_model, demo_names
 from ..errors import StudioError
 
@@ -52,6 +54,7 @@ def add_batch_arguments(p: argparse.ArgumentParser, what: str, seed_default: int
     p.add_argument("--preset", default="fast", help="training recipe for image inputs (default: fast)")
     p.add_argument("--seed", type=int, default=seed_default,
                    help="noise seed" + (f" (default {seed_default})" if seed_default is not None else " (default: random, printed)"))
+    add_scale_out(p)
 
 
 def expand_inputs(paths: list[str]) -> list[Path]:
@@ -91,44 +94,73 @@ def model_for(path: Path, args, out_dir: Path):
         bar.close()
 
 
-def each_input(paths: list, work: Callable[[Path], str]) -> int:
-    """Run ``work(path) -> summary`` on every input and print one line each.
+def add_scale_out(p: argparse.ArgumentParser) -> None:
+    """--workers, --ray and --fresh: how a batch runs (singan_studio.batch)."""
+    p.add_argument("--workers", type=int, default=1,
+                   help="local processes working on inputs side by side (default 1: one after another)")
+    p.add_argument("--ray", default=None, metavar="ADDRESS",
+                   help="one Ray task per input: local (a cluster on this machine), auto (the running cluster) "
+                        "or ray://HOST:PORT; needs pip install 'singan-studio[cluster]'")
+    p.add_argument("--fresh", action="store_true",
+                   help="redo every input, ignoring the output folder's manifest of finished ones")
+
+
+def each_input(args, paths: list, work: Callable, folder: Path | None = None) -> int:
+    """Run ``work(args, path) -> summary`` on every input and print one line each, in this process,
+    in ``--workers`` processes or on ``--ray`` (resumable through ``folder``'s manifest).
 
     A bad input is reported and skipped, and the exit status is 1 if any
     failed; a single bad input is an error (exit 2). The one loop of every
-    batch command.
+    batch command; ``work`` must be a module-level function (workers import it).
     """
-    failures = 0
-    for path in map(Path, paths):
-        try:
-            print(f"{path}: {work(path)}")
-        except StudioError as exc:
-            if len(paths) == 1:
-                raise
-            failures += 1
-            print(f"{path}: skipped: {exc}", file=sys.stderr)
-    return 1 if failures else 0
+    from ..workers import run_each, summary_line
+
+    workers, ray = getattr(args, "workers", 1), getattr(args, "ray", None)
+    single, parallel = len(paths) == 1, workers > 1 or bool(ray)
+    # In parallel, one bar over the batch and a line per finished input replace the workers' own bars.
+    bar = tqdm(total=len(paths), desc="batch", unit="input", file=sys.stderr, dynamic_ncols=True,
+               disable=not parallel or args.quiet)
+    args.quiet = args.quiet or parallel
+
+    def report(outcome) -> None:
+        bar.update(1)
+        if outcome.status == "failed" and single:
+            return  # raised below, as the command's one error
+        line, stream = summary_line(outcome)
+        tqdm.write(line, file=stream)
+
+    with bar:
+        outcomes = run_each(paths, work, args, folder, workers=workers, ray=ray,
+                            fresh=getattr(args, "fresh", False), threads=getattr(args, "threads", None),
+                            report=report)
+    failed = [o for o in outcomes if o.status == "failed"]
+    if single and failed:
+        raise StudioError(failed[0].text)
+    return 1 if failed else 0
 
 
-def run_batch(args, process) -> int:
-    """Run ``process(model, out_dir) -> summary`` on every input model (images are trained first),
-    one folder each; a failed input leaves no folder behind."""
+def model_work(args, path: Path) -> str:
+    """One input of a model batch: load the model (or train it on the image) into its own folder,
+    then ``args.process(args, model, out_dir)``; a failed input leaves no folder behind."""
+    out_dir = Path(args.output) / path.stem
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)  # training an image input writes its model here
+        return f"{args.process(args, model_for(path, args, out_dir), out_dir)} -> {out_dir}"
+    except OSError as exc:
+        raise StudioError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    finally:
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+
+
+def run_batch(args, process: Callable) -> int:
+    """Run the module-level ``process(args, model, out_dir) -> summary`` on every input model
+    (images are trained first), one folder each."""
     inputs = expand_inputs(args.inputs)
     if not inputs:
         raise StudioError("no inputs to process")
-
-    def work(path: Path) -> str:
-        out_dir = Path(args.output) / path.stem
-        try:
-            out_dir.mkdir(parents=True, exist_ok=True)  # training an image input writes its model here
-            return f"{process(model_for(path, args, out_dir), out_dir)} -> {out_dir}"
-        except OSError as exc:
-            raise StudioError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-        finally:
-            if out_dir.is_dir() and not any(out_dir.iterdir()):
-                out_dir.rmdir()
-
-    return each_input(inputs, work)
+    args.process = process
+    return each_input(args, inputs, model_work, folder=Path(args.output))
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

@@ -60,9 +60,7 @@ def _injection(args, op, **kw):
 
 # ---------------------------------------------------------------------- commands
 def cmd_retarget(args) -> int:
-    from .. import gan
-    from ..images import check_writable, save_image
-    from ..video import write_video
+    from ..images import check_writable
 
     scale = None
     if args.size is None:
@@ -71,47 +69,52 @@ def cmd_retarget(args) -> int:
     if any(f not in ("mp4", "gif") for f in formats):
         raise StudioError(f"--sweep takes mp4, gif or mp4,gif (got {args.sweep!r})")
     check_writable(Path(args.output) / "x")
+    args.scale, args.formats = scale, formats
+    return run_batch(args, _retarget_one)
 
-    def process(model, out_dir: Path) -> str:
-        if args.all_scales:
-            out, scales = gan.all_scales(gan.retarget, model, size=args.size, scale=scale,
-                               seed=args.seed)
-            save_image(out, out_dir / "retarget_all_scales.png")
-            text = f"strip of start scales {scales[0]}..{scales[-1]}"
-        else:
-            out = gan.retarget(model, size=args.size, scale=scale, start_scale=args.start_scale,
-                                   seed=args.seed, detail=args.detail)
-            save_image(out, out_dir / "retarget.png")
-            text = f"retargeted to {out.shape[-1]}x{out.shape[-2]}"
-        if formats:
-            frames = gan.retarget_sweep(model, args.sweep_max, args.sweep_min, args.frames,
-                                            args.start_scale, args.seed)
-            for f in formats:
-                write_video(frames, out_dir / f"sweep.{f}", args.fps)
-            text += f", sweep of {len(frames)} frames ({', '.join(formats)})"
-        return text
 
-    return run_batch(args, process)
+def _retarget_one(args, model, out_dir: Path) -> str:
+    from .. import gan
+    from ..images import save_image
+    from ..video import write_video
+
+    if args.all_scales:
+        out, scales = gan.all_scales(gan.retarget, model, size=args.size, scale=args.scale, seed=args.seed)
+        save_image(out, out_dir / "retarget_all_scales.png")
+        text = f"strip of start scales {scales[0]}..{scales[-1]}"
+    else:
+        out = gan.retarget(model, size=args.size, scale=args.scale, start_scale=args.start_scale,
+                           seed=args.seed, detail=args.detail)
+        save_image(out, out_dir / "retarget.png")
+        text = f"retargeted to {out.shape[-1]}x{out.shape[-2]}"
+    if args.formats:
+        frames = gan.retarget_sweep(model, args.sweep_max, args.sweep_min, args.frames, args.start_scale, args.seed)
+        for f in args.formats:
+            write_video(frames, out_dir / f"sweep.{f}", args.fps)
+        text += f", sweep of {len(frames)} frames ({', '.join(args.formats)})"
+    return text
 
 
 def cmd_animate(args) -> int:
-    from .. import gan
     from ..images import check_writable
-    from ..video import write_video
 
     formats = [f.strip().lower() for f in args.format.split(",")]
     if not formats or any(f not in ("mp4", "gif") for f in formats):
         raise StudioError(f"--format takes mp4, gif or mp4,gif (got {args.format!r})")
     check_writable(Path(args.output) / "x")
+    args.formats = formats
+    return run_batch(args, _animate_one)
 
-    def process(model, out_dir: Path) -> str:
-        frames = gan.animate(model, args.frames, args.start_scale, args.smoothness, args.seed)
-        for f in formats:
-            write_video(frames, out_dir / f"animation.{f}", args.fps)
-        h, w = frames[0].shape[:2]
-        return f"{len(frames)} frames {w}x{h} from start scale {args.start_scale} ({', '.join(formats)})"
 
-    return run_batch(args, process)
+def _animate_one(args, model, out_dir: Path) -> str:
+    from .. import gan
+    from ..video import write_video
+
+    frames = gan.animate(model, args.frames, args.start_scale, args.smoothness, args.seed)
+    for f in args.formats:
+        write_video(frames, out_dir / f"animation.{f}", args.fps)
+    h, w = frames[0].shape[:2]
+    return f"{len(frames)} frames {w}x{h} from start scale {args.start_scale} ({', '.join(args.formats)})"
 
 
 def cmd_harmonize(args) -> int:

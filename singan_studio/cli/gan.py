@@ -8,20 +8,25 @@ from pathlib import Path
 
 from ..catalog import GAN_TASKS, summary
 from ..errors import StudioError
-from .common import (EXIT_INTERRUPTED, add_batch_arguments, add_common, positive_float, run_batch, size_arg,
-                     variation_arg)
+from ..progress import ProgressBar
+from .common import (EXIT_INTERRUPTED, IMAGE_SUFFIXES, add_batch_arguments, add_common, add_scale_out, each_input,
+                     expand_inputs, positive_float, run_batch, size_arg, variation_arg)
 
 
 def register(subparsers) -> dict:
     from ..gan.config import PRESETS
 
     p = subparsers.add_parser("train", help=summary(GAN_TASKS, "train"))
-    p.add_argument("image", help="the training image (PNG, JPEG, BMP, TIFF, WebP...)")
-    p.add_argument("-o", "--output", help="model file to write (default: IMAGE_NAME.safetensors here)")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="the training image (PNG, JPEG, BMP, TIFF, WebP...); several images or a folder "
+                        "train one model each")
+    p.add_argument("-o", "--output", help="model file to write (default: IMAGE_NAME.safetensors here); "
+                                          "for several images, a folder (default ./models)")
     p.add_argument("--preset", default="fast", choices=sorted(PRESETS), help="training recipe (default: fast)")
     p.add_argument("--max-size", type=int, default=None, help="long side of the working image (default 250)")
     p.add_argument("--seed", type=int, default=None, help="training seed (default 0)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its model file")
+    add_scale_out(p)
     add_common(p)
 
     p = subparsers.add_parser("sample", help=summary(GAN_TASKS, "sample"))
@@ -49,10 +54,38 @@ def register(subparsers) -> dict:
 
 
 def cmd_train(args) -> int:
+    from ..images import check_writable
+
+    folders = [p for p in args.images if Path(p).is_dir()]
+    if len(args.images) == 1 and not folders:
+        args.image = args.images[0]
+        return _train_single(args)
+    for folder in folders:
+        if not any(f.suffix.lower() in IMAGE_SUFFIXES for f in Path(folder).iterdir()):
+            raise StudioError(f"{folder} is a folder with no images to train on")
+    inputs = expand_inputs(args.images)
+    args.output = args.output or "models"
+    check_writable(Path(args.output) / "x")
+    return each_input(args, inputs, _train_one, folder=Path(args.output))
+
+
+def _train_one(args, path: Path) -> str:
+    """One model of a training batch, kept as OUTPUT/NAME.safetensors; an interrupted one resumes."""
+    from ..gan.config import preset
+    from ..gan.training import train
+
+    output = Path(args.output) / (path.stem + ".safetensors")
+    with ProgressBar(f"training {path.name}", disable=args.quiet) as bar:
+        model = train(path, config=preset(args.preset).with_(max_size=args.max_size, seed=args.seed),
+                      preset=args.preset, output=output, device=args.device, resume=output.exists(), progress=bar)
+    h, w = model.sizes[-1]
+    return f"trained {model.n_scales} scales at {w}x{h} -> {output}"
+
+
+def _train_single(args) -> int:
     from .. import images
     from ..gan.config import preset
     from ..devices import pick_device
-    from ..progress import ProgressBar
     from ..gan.training import train
 
     cfg = preset(args.preset).with_(max_size=args.max_size, seed=args.seed)
@@ -82,8 +115,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_sample(args) -> int:
-    from ..images import check_writable, save_image
     from ..gan.model import resolve_seed
+    from ..images import check_writable
 
     if args.size is None and (args.scale_w is not None or args.scale_h is not None):
         scale = (args.scale_h or 1.0, args.scale_w or 1.0)  # one factor given: the other stays 1
@@ -92,19 +125,21 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise StudioError("-n must be at least 1")
     check_writable(Path(args.output) / "x")
-    seed = resolve_seed(args.seed)
+    args.seed, args.scale = resolve_seed(args.seed), scale  # one seed for every input, whoever runs it
+    return run_batch(args, _sample_one)
 
-    def process(model, out_dir: Path) -> str:
-        start = model.default_start_scale if args.start_scale is None else args.start_scale
-        model.check_start_scale(start)
-        batch = model.sample(args.n, size=args.size, scale=scale, start_scale=start, seed=seed,
-                             variation=args.variation, detail=args.detail)
-        for k in range(args.n):
-            save_image(batch[k], out_dir / f"sample_{seed + k:04d}.png")
-        h, w = batch.shape[-2:]
-        return f"{args.n} samples {w}x{h} from start scale {start} (seeds {seed}..{seed + args.n - 1})"
 
-    return run_batch(args, process)
+def _sample_one(args, model, out_dir: Path) -> str:
+    from ..images import save_image
+
+    start = model.default_start_scale if args.start_scale is None else args.start_scale
+    model.check_start_scale(start)
+    batch = model.sample(args.n, size=args.size, scale=args.scale, start_scale=start, seed=args.seed,
+                         variation=args.variation, detail=args.detail)
+    for k in range(args.n):
+        save_image(batch[k], out_dir / f"sample_{args.seed + k:04d}.png")
+    h, w = batch.shape[-2:]
+    return f"{args.n} samples {w}x{h} from start scale {start} (seeds {args.seed}..{args.seed + args.n - 1})"
 
 
 def cmd_info(args) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..catalog import INSTANT_ENGINES, INSTANT_TASKS, summary
 from ..errors import StudioError
 from ..progress import ProgressBar
-from .common import add_common, each_input, positive_float, size_arg
+from .common import add_common, add_scale_out, each_input, expand_inputs, positive_float, size_arg
 
 
 
@@ -42,28 +42,31 @@ def register(subparsers) -> dict:
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
 
     t = tasks.add_parser("sample", help=summary(INSTANT_TASKS, "sample"))
-    t.add_argument("images", nargs="+")
+    t.add_argument("images", nargs="+", help="images or folders of images")
     t.add_argument("-n", type=int, default=4, help="samples per image (default 4)")
     t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
     t.add_argument("--scale-w", type=positive_float, default=None, help="width factor vs the input")
     t.add_argument("--scale-h", type=positive_float, default=None, help="height factor vs the input")
     t.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
+    add_scale_out(t)
     _add_engine_options(t, add_common)
 
     t = tasks.add_parser("tile", help=summary(INSTANT_TASKS, "tile"))
-    t.add_argument("images", nargs="+")
+    t.add_argument("images", nargs="+", help="images or folders of images")
     t.add_argument("-n", type=int, default=4, help="textures per image (default 4)")
     t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
     t.add_argument("-o", "--output", default="tiles", help="output folder (default ./tiles)")
+    add_scale_out(t)
     _add_engine_options(t, add_common)
 
     t = tasks.add_parser("symmetric", help=summary(INSTANT_TASKS, "symmetric"))
-    t.add_argument("images", nargs="+")
+    t.add_argument("images", nargs="+", help="images or folders of images")
     t.add_argument("-n", type=int, default=4, help="images per input (default 4)")
     t.add_argument("--mirror", default="left-right", choices=("left-right", "top-bottom"),
                    help="left-right: the right half mirrors the left (default); top-bottom: the bottom mirrors the top")
     t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
     t.add_argument("-o", "--output", default="symmetric", help="output folder (default ./symmetric)")
+    add_scale_out(t)
     _add_engine_options(t, add_common)
 
     t = tasks.add_parser("retarget", help=summary(INSTANT_TASKS, "retarget"))
@@ -108,12 +111,10 @@ def _scale(args):
 def cmd_instant(args) -> int:
     from .. import images, instant
 
-    cfg = instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
-                                        coarse_size=args.coarse_size, detail=not args.no_detail)
-    common = dict(engine=args.engine, config=cfg, seed=args.seed, device=args.device)
+    common = dict(engine=args.engine, config=_config(args), seed=args.seed, device=args.device)
     read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
     if args.task in ("sample", "tile", "symmetric"):
-        return _sample_batch(args, common, read)
+        return _sample_batch(args)
     # Read every input before any work, so a bad file fails at once.
     if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
         images.check_writable(args.output)
@@ -164,34 +165,43 @@ def _fit_hint(x, size):
     return x if tuple(x.shape[-2:]) == size else imresize(x, size=size).clamp(0, 1)
 
 
-def _sample_batch(args, common, read) -> int:
+def _config(args):
     from .. import instant
-    from ..images import save_image
 
+    return instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
+                                         coarse_size=args.coarse_size, detail=not args.no_detail)
+
+
+def _sample_batch(args) -> int:
     if args.n < 1:
         raise StudioError("-n must be at least 1")
-    out_root = Path(args.output)
-    if args.task == "tile":
-        run = lambda x, bar: instant.tile(x, n=args.n, size=args.size, progress=bar, **common)  # noqa: E731
-    elif args.task == "symmetric":
-        run = lambda x, bar: instant.symmetric(x, n=args.n, mirror=args.mirror, size=args.size,  # noqa: E731
-                                               progress=bar, **common)
-    else:
-        run = lambda x, bar: instant.sample(x, n=args.n, size=args.size, scale=_scale(args),  # noqa: E731
-                                            progress=bar, **common)
+    args.images = [str(p) for p in expand_inputs(args.images)]
+    if not args.images:
+        raise StudioError("no images to work on")
+    # One folder for one input, else one subfolder each (the manifest sits in the top one).
+    return each_input(args, args.images, _sample_one, folder=Path(args.output))
+
+
+def _sample_one(args, path: Path) -> str:
+    """One input of ``instant sample``, ``tile`` or ``symmetric``."""
+    from .. import images, instant
+
+    x = images.read_image(path, max_size=args.max_size)[0]
+    common = dict(engine=args.engine, config=_config(args), seed=args.seed, device=args.device, n=args.n,
+                  size=args.size)
+    with ProgressBar("instant", disable=args.quiet) as bar:
+        t0 = time.perf_counter()
+        if args.task == "tile":
+            batch = instant.tile(x, progress=bar, **common)
+        elif args.task == "symmetric":
+            batch = instant.symmetric(x, mirror=args.mirror, progress=bar, **common)
+        else:
+            batch = instant.sample(x, scale=_scale(args), progress=bar, **common)
+    out_dir = Path(args.output) if len(args.images) == 1 else Path(args.output) / path.stem
+    out_dir.mkdir(parents=True, exist_ok=True)
     prefix = {"sample": "instant"}.get(args.task, args.task)
-
-    def work(path: Path) -> str:
-        x = read(path)
-        out_dir = out_root if len(args.images) == 1 else out_root / path.stem
-        with ProgressBar("instant", disable=args.quiet) as bar:
-            t0 = time.perf_counter()
-            batch = run(x, bar)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        for k in range(args.n):
-            save_image(batch[k:k + 1], out_dir / f"{prefix}_{args.seed + k:04d}.png")
-        h, w = batch.shape[-2:]
-        return (f"{args.n} {args.task} images {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
-                f"{time.perf_counter() - t0:.1f} s) -> {out_dir}")
-
-    return each_input(args.images, work)
+    for k in range(args.n):
+        images.save_image(batch[k:k + 1], out_dir / f"{prefix}_{args.seed + k:04d}.png")
+    h, w = batch.shape[-2:]
+    return (f"{args.n} {args.task} images {w}x{h} ({args.engine}, seeds {args.seed}..{args.seed + args.n - 1}, "
+            f"{time.perf_counter() - t0:.1f} s) -> {out_dir}")

@@ -13,7 +13,7 @@ import warnings
 
 from ..errors import Notice, StudioError
 from . import editing, gan, instant, restore, serve
-from .common import EXIT_USER_ERROR, setup_torch
+from .common import EXIT_INTERRUPTED, EXIT_USER_ERROR, setup_torch
 
 COMMANDS: dict = {}
 
@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except StudioError as exc:
         print(f"singan-studio {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        # Workers are stopped and outstanding tasks cancelled on the way out; a batch's manifest
+        # lists only finished inputs, so the same command resumes where this one stopped.
+        print(f"singan-studio {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``singan-studio info m | head -1``): not an error of ours.
         # Point stdout at /dev/null so Python's flush at exit does not raise again.

@@ -19,7 +19,7 @@ from pathlib import Path
 from .. import catalog
 from ..errors import StudioError
 from ..progress import ProgressBar
-from .common import add_common, each_input
+from .common import add_common, add_scale_out, each_input
 
 
 def _methods_epilog() -> str:
@@ -49,6 +49,7 @@ def register(subparsers) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--uncertainty", help="dip-sgld: also save the per-pixel uncertainty map here")
     p.add_argument("-o", "--output", required=True, help="output image (a folder for several inputs)")
+    add_scale_out(p)
     add_common(p)
     return {"restore": cmd_restore}
 
@@ -87,9 +88,14 @@ def _operator(args):
     return operator_for(task, known=known, factor=args.factor, kernel=read_kernel(args.kernel, task))
 
 
-def _restore_one(path: Path, out: Path, args, options: dict, device) -> str:
+def _restore_one(args, path: Path) -> str:
+    """One input: read, check, restore, save (a module-level function: batch workers import it)."""
+    from ..devices import pick_device
     from ..images import check_writable, read_image, save_image
     from ..restoration import restore
+
+    out = Path(args.output) if len(args.images) == 1 else Path(args.output) / (path.stem + "_restored.png")
+    options = _method_options(args)
 
     y, info = read_image(path)
     op = _operator(args)
@@ -101,8 +107,8 @@ def _restore_one(path: Path, out: Path, args, options: dict, device) -> str:
 
         config = RECIPES[options.pop("recipe")]
     with ProgressBar(f"{path.name} {args.method}", disable=args.quiet) as bar:
-        result = restore(y, op, args.method, config=config, progress=bar, seed=args.seed, device=device,
-                         **options)
+        result = restore(y, op, args.method, config=config, progress=bar, seed=args.seed,
+                         device=pick_device(args.device), **options)
     save_image(result.image, out)
     if args.uncertainty and result.uncertainty is not None:
         u = result.uncertainty.mean(dim=1, keepdim=True)
@@ -116,18 +122,12 @@ def _restore_one(path: Path, out: Path, args, options: dict, device) -> str:
 def cmd_restore(args) -> int:
     from ..devices import pick_device
 
-    device = pick_device(args.device)
-    options = _method_options(args)
+    pick_device(args.device)  # an unavailable device fails here, before any work
+    _method_options(args)
     if args.model:
         from ..gan.checkpoint import load
 
         load(args.model, device="cpu")  # a wrong or missing model file fails here, before any work
     if args.uncertainty and len(args.images) > 1:
         raise StudioError("--uncertainty takes one input image")
-    single = len(args.images) == 1
-
-    def work(path: Path) -> str:
-        out = Path(args.output) if single else Path(args.output) / (path.stem + "_restored.png")
-        return _restore_one(path, out, args, dict(options), device)
-
-    return each_input(args.images, work)
+    return each_input(args, args.images, _restore_one, folder=Path(args.output) if len(args.images) > 1 else None)
