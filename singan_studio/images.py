@@ -206,23 +206,54 @@ def from_pil(img: Image.Image, device: torch.device | str = "cpu") -> torch.Tens
 
 
 def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early, with one clear message, if ``path`` cannot be created."""
+    """Fail early, with one clear message, if ``path`` cannot be written. Creates nothing: folders
+    are made when there is something to put in them."""
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
         raise OutputError(f"output {path} is a folder; give a file name")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create output folder {parent}: {exc.strerror or exc}") from exc
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"output folder {parent} is not writable")
+    parent = path.parent if str(path.parent) else Path(".")
+    existing = parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputError(f"cannot create output folder {parent}: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"output folder {existing} is not writable")
     return path
+
+
+def _image_format(path: Path) -> str:
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"unknown image format {path.suffix or '(no suffix)'} for {path.name}; "
+                          "use .png, .jpg, .webp, .tif or .bmp")
+    return fmt
+
+
+def check_image_output(path: str | os.PathLike) -> Path:
+    """:func:`check_writable`, and a suffix :func:`save_image` knows, before any work starts;
+    temporary files that a killed earlier run left for this output are removed."""
+    path = check_writable(path)
+    _image_format(path)
+    remove_stale_parts(path)
+    return path
+
+
+def remove_stale_parts(path: str | os.PathLike) -> None:
+    """Delete the temporary files of :func:`atomic_write` for ``path`` that a killed run left behind."""
+    path = Path(path)
+    if path.parent.is_dir():
+        for part in path.parent.glob(f".{path.name}.*.part{path.suffix}"):
+            part.unlink(missing_ok=True)
 
 
 def atomic_write(path: str | os.PathLike, write) -> Path:
     """Call ``write(tmp_path)`` then rename onto ``path``: readers never see half a file."""
     path = check_writable(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {path.parent}: {exc.strerror or exc}") from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -239,7 +270,5 @@ def atomic_write(path: str | os.PathLike, write) -> Path:
 def save_image(x: torch.Tensor, path: str | os.PathLike) -> Path:
     """Save one image tensor in [0, 1]; the format follows the file suffix."""
     img = to_pil(x)
-    fmt = Image.registered_extensions().get(Path(path).suffix.lower())
-    if fmt is None:
-        raise OutputError(f"unknown image format for {path}; use .png, .jpg, .webp...")
+    fmt = _image_format(Path(path))
     return atomic_write(path, lambda tmp: img.save(tmp, format=fmt))

@@ -142,9 +142,8 @@ def each_input(args, paths: list, work: Callable, folder: Path | None = None) ->
 def model_work(args, path: Path) -> str:
     """One input of a model batch: load the model (or train it on the image) into its own folder,
     then ``args.process(args, model, out_dir)``; a failed input leaves no folder behind."""
-    out_dir = Path(args.output) / path.stem
+    out_dir = Path(args.output) / path.stem  # made by the first file written into it
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)  # training an image input writes its model here
         return f"{args.process(args, model_for(path, args, out_dir), out_dir)} -> {out_dir}"
     except OSError as exc:
         raise StudioError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc

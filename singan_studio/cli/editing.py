@@ -119,10 +119,10 @@ def _animate_one(args, model, out_dir: Path) -> str:
 
 def cmd_harmonize(args) -> int:
     from .. import gan
-    from ..images import check_writable
+    from ..images import check_image_output
     from ..progress import ProgressBar
 
-    check_writable(args.output)
+    check_image_output(args.output)
     image, mask = _image_and_mask(args.image, args.mask)
     kw = dict(fine_tune_steps=args.fine_tune, seed=args.seed)
     bar = ProgressBar("fine-tuning", disable=args.quiet or not args.fine_tune)
@@ -135,20 +135,18 @@ def cmd_harmonize(args) -> int:
 
 def cmd_edit(args) -> int:
     from .. import gan
-    from ..images import check_writable
+    from ..images import check_image_output
 
-    check_writable(args.output)
+    check_image_output(args.output)
     image, mask = _image_and_mask(args.image, args.mask)
     return _save_single(args, _injection(args, gan.edit, image=image, mask=mask, seed=args.seed), "edited")
 
 
 def cmd_paint(args) -> int:
     from .. import gan
-    from ..images import check_writable
+    from ..images import check_image_output, read_image
 
-    check_writable(args.output)
-    from ..images import read_image
-
+    check_image_output(args.output)
     painting, _ = read_image(args.painting, alpha="ignore")
     result = _injection(args, gan.paint, painting=painting, quantize=not args.no_quantize,
                         seed=args.seed, colors=args.colors)
@@ -158,10 +156,10 @@ def cmd_paint(args) -> int:
 def cmd_super_resolve(args) -> int:
     from .. import gan
     from ..gan.checkpoint import load, read_metadata
-    from ..images import check_writable, save_image
+    from ..images import check_image_output, save_image
     from ..progress import ProgressBar
 
-    check_writable(args.output)
+    check_image_output(args.output)
     source = Path(args.input)
     if source.suffix.lower() == MODEL_SUFFIX:
         read_metadata(source)

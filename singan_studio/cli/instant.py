@@ -117,7 +117,7 @@ def cmd_instant(args) -> int:
         return _sample_batch(args)
     # Read every input before any work, so a bad file fails at once.
     if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
-        images.check_writable(args.output)
+        images.check_image_output(args.output)
     if args.task == "retarget":
         if args.size is None and _scale(args) is None:
             raise StudioError("retarget needs --size or --scale-w/--scale-h")

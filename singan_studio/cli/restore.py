@@ -91,7 +91,7 @@ def _operator(args):
 def _restore_one(args, path: Path) -> str:
     """One input: read, check, restore, save (a module-level function: batch workers import it)."""
     from ..devices import pick_device
-    from ..images import check_writable, read_image, save_image
+    from ..images import read_image, save_image
     from ..restoration import restore
 
     out = Path(args.output) if len(args.images) == 1 else Path(args.output) / (path.stem + "_restored.png")
@@ -100,7 +100,6 @@ def _restore_one(args, path: Path) -> str:
     y, info = read_image(path)
     op = _operator(args)
     op.check(y)  # a mismatched mask fails here, before any progress bar
-    check_writable(out)
     config = None
     if "recipe" in options:
         from ..restoration.zssr import RECIPES
@@ -121,6 +120,7 @@ def _restore_one(args, path: Path) -> str:
 
 def cmd_restore(args) -> int:
     from ..devices import pick_device
+    from ..images import check_image_output, check_writable
 
     pick_device(args.device)  # an unavailable device fails here, before any work
     _method_options(args)
@@ -130,4 +130,11 @@ def cmd_restore(args) -> int:
         load(args.model, device="cpu")  # a wrong or missing model file fails here, before any work
     if args.uncertainty and len(args.images) > 1:
         raise StudioError("--uncertainty takes one input image")
+    # Outputs are checked before any work: a bad name must not cost a long restoration.
+    if len(args.images) == 1:
+        check_image_output(args.output)
+    else:
+        check_writable(Path(args.output) / "x.png")
+    if args.uncertainty:
+        check_image_output(args.uncertainty)
     return each_input(args, args.images, _restore_one, folder=Path(args.output) if len(args.images) > 1 else None)

@@ -26,7 +26,7 @@ from PIL import Image
 
 from ..devices import pick_device
 from ..errors import StudioError
-from ..images import ImageInfo, check_writable, fit_max_size, from_pil, read_image
+from ..images import ImageInfo, check_writable, fit_max_size, from_pil, read_image, remove_stale_parts
 from ..progress import Progress
 from ..resize import imresize
 from .checkpoint import load as load_checkpoint
@@ -240,6 +240,7 @@ def train(image, *, preset: str = "fast", config: TrainConfig | None = None,
     device = pick_device(device)
     if output is not None:
         check_writable(output)
+        remove_stale_parts(output)  # a run killed while saving left its temporary file
     if resume:
         if output is None or not Path(output).exists():
             raise StudioError("--resume needs the model file of the interrupted run (-o MODEL)")

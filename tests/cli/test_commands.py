@@ -56,9 +56,12 @@ def test_sample_batch_skips_a_bad_input_and_says_so(tiny_model_path, tmp_path, c
 
 def test_train_cli_writes_a_loadable_model(tmp_path, tiny_png, capsys):
     out = tmp_path / "m.safetensors"
+    stale = tmp_path / ".m.safetensors.k1ll3d.part.safetensors"  # what a kill during a save leaves
+    stale.write_bytes(b"half a model")
     code, stdout, err = run(capsys, "train", tiny_png, "-o", str(out), "--preset", "preview",
                             "--max-size", "32", "--device", "cpu", "-q")
     assert code == 0, err
+    assert not stale.exists() and not list(tmp_path.glob("*.part*"))
     assert "image: coffee.png" in err and "working size 32x24" in err
     code, _, _ = run(capsys, "info", str(out))
     assert code == 0
@@ -145,3 +148,24 @@ def test_help_and_unreadable_files_speak_plainly(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "cannot read" in err and "not an image file" in err
     assert "Error" not in err  # no exception class names
+
+
+def test_outputs_are_checked_before_any_work_and_refused_runs_leave_nothing(tiny_png, tiny_model_path, tmp_path, capsys):
+    import time
+
+    cases = [["super-resolve", tiny_png, "-o", str(tmp_path / "new" / "big.xyz")],
+             ["restore", tiny_png, "--task", "denoise", "--method", "dip", "-o", str(tmp_path / "new" / "x.xyz")],
+             ["instant", "retarget", tiny_png, "--scale-w", "2", "-o", str(tmp_path / "new" / "wide")],
+             ["harmonize", tiny_model_path, tiny_png, "-o", str(tmp_path / "new" / "h.txt")]]
+    for argv in cases:
+        t0 = time.perf_counter()
+        code, out, err = run(capsys, *argv, "-q")
+        assert code == 2 and "unknown image format" in err, (argv, err)
+        assert time.perf_counter() - t0 < 20  # refused at once, not after training or restoring
+    # A missing input: nothing is created, not even the output folder.
+    for argv in (["sample", str(tmp_path / "nope.safetensors"), "-o", str(tmp_path / "new" / "samples")],
+                 ["restore", str(tmp_path / "nope.png"), "--task", "denoise", "-o", str(tmp_path / "new" / "x.png")],
+                 ["instant", "sample", str(tmp_path / "nope.png"), "-o", str(tmp_path / "new" / "s")]):
+        code, out, err = run(capsys, *argv, "-q")
+        assert code == 2 and "nope" in err, (argv, err)
+    assert not (tmp_path / "new").exists()
