@@ -26,6 +26,7 @@ class Option:
     type: type
     help: str
     choices: tuple = ()
+    field: str = ""  # the settings-dataclass field it sets, where it differs from ``name``
 
     @property
     def flag(self) -> str:
@@ -72,6 +73,15 @@ INSTANT_ENGINES = {
     "gpdm": "patch-distribution matching",
     "diffusion": "training-free patch diffusion",
 }
+INSTANT_OPTIONS = {o.name: o for o in (
+    Option("noise", float, "diversity: noise at the coarsest level", field="noise_std"),
+    Option("alpha", float, "GPNN completeness; smaller uses more of the source's patches"),
+    Option("patch", int, "patch side in pixels"),
+    Option("coarse_size", int, "short side of the coarsest level; smaller = more rearranged"),
+)}
+"""Engine settings every ``instant`` task takes; each sets the InstantConfig field of its name
+(or ``field``), and its default is that field's."""
+
 INSTANT_TASKS = (
     Task("sample", "random images at any size from one or more images", "instant"),
     Task("tile", "seamlessly tileable textures from an image", "instant"),
@@ -188,6 +198,9 @@ def markdown() -> str:
     out += ["", "## Instant engines (`singan_studio.instant`)", ""]
     out += table("command|what it does", [(f"`singan-studio instant {t.name}`", t.summary) for t in INSTANT_TASKS])
     out += [""] + table("engine (`--engine`)|what it does", [(f"`{k}`", v) for k, v in INSTANT_ENGINES.items()])
+    out += [""] + table("engine option|type|what it sets", [
+        (f"`{o.flag}`", o.type.__name__, f"{o.help} (`InstantConfig.{o.field or o.name}`)")
+        for o in INSTANT_OPTIONS.values()])
     out += ["", "## Restoration (`singan_studio.restoration`, `singan-studio restore`)", ""]
     out += table("task (`--task`)|what it does|methods",
                  [(f"`{t.name}`" + "".join(f" (`{a}`)" for a in t.aliases), t.summary,

@@ -50,3 +50,24 @@ def test_docs_table_is_written_from_the_catalog():
     if not docs.is_file():
         pytest.skip("docs/ is not installed with the package")
     assert docs.read_text() == catalog.markdown(), "run python scripts/make_docs_tables.py"
+
+
+def test_instant_options_set_real_config_fields_and_reach_the_engine(tmp_path):
+    import dataclasses
+
+    from singan_studio.cli import main
+    from singan_studio.instant import InstantConfig
+
+    fields = {f.name for f in dataclasses.fields(InstantConfig)}
+    assert {o.field or o.name for o in catalog.INSTANT_OPTIONS.values()} <= fields
+    from PIL import Image
+
+    from tests.conftest import tiny_array
+
+    Image.fromarray(tiny_array(32)).save(tmp_path / "a.png")
+    outs = {}
+    for noise in ("0", "3"):
+        assert main(["instant", "sample", str(tmp_path / "a.png"), "-n", "1", "--noise", noise, "-q",
+                     "-o", str(tmp_path / noise)]) == 0
+        outs[noise] = (tmp_path / noise / "instant_0000.png").read_bytes()
+    assert outs["0"] != outs["3"]  # the option is passed through to the engine

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..catalog import INSTANT_ENGINES, INSTANT_TASKS, summary
+from ..catalog import INSTANT_ENGINES, INSTANT_OPTIONS, INSTANT_TASKS, summary
 from ..errors import StudioError
 from ..progress import ProgressBar
 from .common import add_common, add_scale_out, each_input, expand_inputs, positive_float, size_arg
@@ -28,12 +28,9 @@ def _add_engine_options(p, add_common) -> None:
     p.add_argument("--max-size", type=int, default=WORKING_SIDE,
                    help=f"long side bigger inputs are shrunk to (default {WORKING_SIDE}; smaller is faster)")
     p.add_argument("--no-detail", action="store_true", help="skip restoring the input's finest grain at the end")
-    p.add_argument("--noise", type=float, default=None, help=f"diversity: noise at the coarsest level (default {d.noise_std})")
-    p.add_argument("--alpha", type=float, default=None,
-                   help=f"GPNN completeness (default {d.alpha}); smaller uses more of the source's patches")
-    p.add_argument("--patch", type=int, default=None, help=f"patch size (default {d.patch})")
-    p.add_argument("--coarse-size", type=int, default=None,
-                   help=f"short side of the coarsest level (default {d.coarse_size}); smaller = more rearranged")
+    for opt in INSTANT_OPTIONS.values():
+        p.add_argument(opt.flag, type=opt.type, default=None,
+                       help=f"{opt.help} (default {getattr(d, opt.field or opt.name)})")
     add_common(p)
 
 
@@ -168,8 +165,8 @@ def _fit_hint(x, size):
 def _config(args):
     from .. import instant
 
-    return instant.InstantConfig().with_(noise_std=args.noise, alpha=args.alpha, patch=args.patch,
-                                         coarse_size=args.coarse_size, detail=not args.no_detail)
+    given = {o.field or o.name: getattr(args, o.name) for o in INSTANT_OPTIONS.values()}
+    return instant.InstantConfig().with_(detail=not args.no_detail, **given)
 
 
 def _sample_batch(args) -> int:
