@@ -167,12 +167,14 @@ def _run_in_processes(todo, work, args, finish, workers: int, retries: int, thre
     per_worker = threads or max(1, (os.cpu_count() or 1) // workers)
     # After Ctrl-C the stopped workers' queue semaphores are cleaned up by multiprocessing's tracker
     # process, which says so in a warning meant for developers: keep it off the user's screen.
-    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"),
-                                                          "ignore::UserWarning:multiprocessing.resource_tracker"]))
+    quiet = "ignore::UserWarning:multiprocessing.resource_tracker"
+    if quiet not in os.environ.get("PYTHONWARNINGS", ""):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [os.environ.get("PYTHONWARNINGS"), quiet]))
+    spawn = multiprocessing.get_context("spawn")
     tries = {p: 0 for p in todo}
     pending = list(todo)
     while pending:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_setup)
+        pool = ProcessPoolExecutor(workers, mp_context=spawn, initializer=_worker_setup)
         futures = {pool.submit(run_input, work, args, p, per_worker): p for p in pending}
         lost: list[str] = []
         try:
@@ -185,8 +187,10 @@ def _run_in_processes(todo, work, args, finish, workers: int, retries: int, thre
                     except BrokenProcessPool:
                         lost.append(path)
         except KeyboardInterrupt:
+            # The executor has no public way to stop running work: end its processes (a private
+            # attribute, read defensively), so the manifest keeps only finished inputs.
             for proc in list((getattr(pool, "_processes", None) or {}).values()):
-                proc.terminate()  # stop the running inputs too: the manifest has only finished ones
+                proc.terminate()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=False, cancel_futures=True)

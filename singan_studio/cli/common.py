@@ -53,7 +53,8 @@ def add_batch_arguments(p: argparse.ArgumentParser, what: str, seed_default: int
     p.add_argument("-o", "--output", default=what, help=f"output folder, one subfolder per input (default ./{what})")
     p.add_argument("--preset", default="fast", help="training recipe for image inputs (default: fast)")
     p.add_argument("--seed", type=int, default=seed_default,
-                   help="noise seed" + (f" (default {seed_default})" if seed_default is not None else " (default: random, printed)"))
+                   help="noise seed" + (f" (default {seed_default})" if seed_default is not None
+                                        else " (default: random, printed)"))
     add_scale_out(p)
 
 

@@ -35,7 +35,8 @@ def _add_engine_options(p, add_common) -> None:
 
 
 def register(subparsers) -> dict:
-    p = subparsers.add_parser("instant", help="training-free generation in seconds (GPNN, GPDM or patch-diffusion engine)")
+    p = subparsers.add_parser("instant",
+                              help="training-free generation in seconds (GPNN, GPDM or patch-diffusion engine)")
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
 
     t = tasks.add_parser("sample", help=summary(INSTANT_TASKS, "sample"))

@@ -150,7 +150,8 @@ def test_help_and_unreadable_files_speak_plainly(tmp_path, capsys):
     assert "Error" not in err  # no exception class names
 
 
-def test_outputs_are_checked_before_any_work_and_refused_runs_leave_nothing(tiny_png, tiny_model_path, tmp_path, capsys):
+def test_outputs_are_checked_before_any_work_and_refused_runs_leave_nothing(tiny_png, tiny_model_path, tmp_path,
+                                                                           capsys):
     import time
 
     cases = [["super-resolve", tiny_png, "-o", str(tmp_path / "new" / "big.xyz")],

@@ -403,8 +403,8 @@ def test_cli_restores_and_refuses_bad_input(tmp_path, capsys):
     assert code == 2 and "--method fill does not denoise" in err and "bm3d" in err
     # An all-white mask leaves nothing to fill: refused, nothing written.
     save_image(torch.ones(1, 1, 32, 32), tmp_path / "white32.png")
-    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask", str(tmp_path / "white32.png"),
-                 "--method", "fill", "-q", "-o", str(tmp_path / "y.png")])
+    code = main(["restore", str(tmp_path / "noisy.png"), "--task", "inpaint", "--mask",
+                 str(tmp_path / "white32.png"), "--method", "fill", "-q", "-o", str(tmp_path / "y.png")])
     assert code == 2 and "nothing to fill" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
     # A grey (gradient) mask is thresholded, and the user is told so in one plain line.
     ramp = torch.linspace(0, 1, 32).expand(1, 1, 32, 32)
