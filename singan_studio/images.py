@@ -175,9 +175,14 @@ def load_mask(path: str | os.PathLike, size: tuple[int, int] | None = None,
         warnings.warn(f"the mask {Path(path).name} has grey values ({grey:.0%} of its pixels); pixels lighter than "
                       "mid-grey count as white, the others as black", MaskNotice, stacklevel=2)
     t = torch.from_numpy((m > 0.5).astype(np.float32))[None, None].to(device)
-    if size is not None and tuple(t.shape[-2:]) != tuple(size):
-        t = torch.nn.functional.interpolate(t, size=tuple(size), mode="nearest")
-    return t
+    return t if size is None else fit_mask(t, size)
+
+
+def fit_mask(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A {0, 1} mask ``(1, 1, H, W)`` brought to ``size`` (nearest, so it stays binary)."""
+    if tuple(mask.shape[-2:]) == tuple(size):
+        return mask
+    return torch.nn.functional.interpolate(mask, size=tuple(size), mode="nearest")
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:

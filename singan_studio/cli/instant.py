@@ -17,8 +17,7 @@ from ..progress import ProgressBar
 from .common import add_common, add_scale_out, each_input, expand_inputs, positive_float, size_arg
 
 
-
-def _add_engine_options(p, add_common) -> None:
+def _add_engine_options(p) -> None:
     from ..instant import ENGINES, WORKING_SIDE, InstantConfig
 
     d = InstantConfig()
@@ -39,33 +38,22 @@ def register(subparsers) -> dict:
                               help="training-free generation in seconds (GPNN, GPDM or patch-diffusion engine)")
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
 
-    t = tasks.add_parser("sample", help=summary(INSTANT_TASKS, "sample"))
-    t.add_argument("images", nargs="+", help="images or folders of images")
-    t.add_argument("-n", type=int, default=4, help="samples per image (default 4)")
-    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
-    t.add_argument("--scale-w", type=positive_float, default=None, help="width factor vs the input")
-    t.add_argument("--scale-h", type=positive_float, default=None, help="height factor vs the input")
-    t.add_argument("-o", "--output", default="samples", help="output folder (default ./samples)")
-    add_scale_out(t)
-    _add_engine_options(t, add_common)
-
-    t = tasks.add_parser("tile", help=summary(INSTANT_TASKS, "tile"))
-    t.add_argument("images", nargs="+", help="images or folders of images")
-    t.add_argument("-n", type=int, default=4, help="textures per image (default 4)")
-    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
-    t.add_argument("-o", "--output", default="tiles", help="output folder (default ./tiles)")
-    add_scale_out(t)
-    _add_engine_options(t, add_common)
-
-    t = tasks.add_parser("symmetric", help=summary(INSTANT_TASKS, "symmetric"))
-    t.add_argument("images", nargs="+", help="images or folders of images")
-    t.add_argument("-n", type=int, default=4, help="images per input (default 4)")
-    t.add_argument("--mirror", default="left-right", choices=("left-right", "top-bottom"),
-                   help="left-right: the right half mirrors the left (default); top-bottom: the bottom mirrors the top")
-    t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
-    t.add_argument("-o", "--output", default="symmetric", help="output folder (default ./symmetric)")
-    add_scale_out(t)
-    _add_engine_options(t, add_common)
+    for name, what, folder in (("sample", "samples", "samples"), ("tile", "textures", "tiles"),
+                               ("symmetric", "images", "symmetric")):
+        t = tasks.add_parser(name, help=summary(INSTANT_TASKS, name))
+        t.add_argument("images", nargs="+", help="images or folders of images")
+        t.add_argument("-n", type=int, default=4, help=f"{what} per image (default 4)")
+        t.add_argument("--size", type=size_arg, help="output size WxH (default: the input's)")
+        if name == "sample":
+            t.add_argument("--scale-w", type=positive_float, default=None, help="width factor vs the input")
+            t.add_argument("--scale-h", type=positive_float, default=None, help="height factor vs the input")
+        if name == "symmetric":
+            t.add_argument("--mirror", default="left-right", choices=("left-right", "top-bottom"),
+                           help="left-right: the right half mirrors the left (default); "
+                                "top-bottom: the bottom mirrors the top")
+        t.add_argument("-o", "--output", default=folder, help=f"output folder (default ./{folder})")
+        add_scale_out(t)
+        _add_engine_options(t)
 
     t = tasks.add_parser("retarget", help=summary(INSTANT_TASKS, "retarget"))
     t.add_argument("image")
@@ -73,7 +61,7 @@ def register(subparsers) -> dict:
     t.add_argument("--scale-w", type=positive_float, default=None)
     t.add_argument("--scale-h", type=positive_float, default=None)
     t.add_argument("-o", "--output", required=True, help="PNG to write")
-    _add_engine_options(t, add_common)
+    _add_engine_options(t)
 
     for name in ("inpaint", "edit"):
         t = tasks.add_parser(name, help=summary(INSTANT_TASKS, name))
@@ -84,19 +72,19 @@ def register(subparsers) -> dict:
         else:
             t.add_argument("--start-level", type=int, default=None, help="lower = looser blend (default: middle)")
         t.add_argument("-o", "--output", required=True, help="PNG to write")
-        _add_engine_options(t, add_common)
+        _add_engine_options(t)
 
     t = tasks.add_parser("analogy", help=summary(INSTANT_TASKS, "analogy"))
     t.add_argument("layout")
     t.add_argument("source")
     t.add_argument("-o", "--output", required=True, help="PNG to write")
-    _add_engine_options(t, add_common)
+    _add_engine_options(t)
 
     t = tasks.add_parser("collage", help=summary(INSTANT_TASKS, "collage"))
     t.add_argument("images", nargs="+")
     t.add_argument("--size", type=size_arg, required=True, help="output size WxH")
     t.add_argument("-o", "--output", required=True, help="PNG to write")
-    _add_engine_options(t, add_common)
+    _add_engine_options(t)
     return {"instant": cmd_instant}
 
 
@@ -109,13 +97,12 @@ def _scale(args):
 def cmd_instant(args) -> int:
     from .. import images, instant
 
-    common = dict(engine=args.engine, config=_config(args), seed=args.seed, device=args.device)
-    read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
     if args.task in ("sample", "tile", "symmetric"):
         return _sample_batch(args)
-    # Read every input before any work, so a bad file fails at once.
-    if args.task in ("retarget", "inpaint", "edit", "analogy", "collage"):
-        images.check_image_output(args.output)
+    # The other tasks write one image: check its name, then read every input before any work.
+    images.check_image_output(args.output)
+    common = dict(engine=args.engine, config=_config(args), seed=args.seed, device=args.device)
+    read = lambda path: images.read_image(path, max_size=args.max_size)[0]  # noqa: E731
     if args.task == "retarget":
         if args.size is None and _scale(args) is None:
             raise StudioError("retarget needs --size or --scale-w/--scale-h")
@@ -128,8 +115,7 @@ def cmd_instant(args) -> int:
             (mh, mw), (h, w) = mask.shape[-2:], info.original_size
             print(f"note: the mask is {mw}x{mh} but the image is {w}x{h}; the mask was stretched to fit",
                   file=sys.stderr)
-        if tuple(mask.shape[-2:]) != tuple(x.shape[-2:]):
-            mask = images.load_mask(args.mask, size=tuple(x.shape[-2:]))
+        mask = images.fit_mask(mask, tuple(x.shape[-2:]))
         if args.task == "inpaint":
             hint = None
             if args.hint:
