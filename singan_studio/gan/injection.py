@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..errors import Notice, StudioError
+from ..images import fit_mask
 from ..resize import imresize
 from .model import Pyramid
 
@@ -74,7 +74,7 @@ def as_mask(model: Pyramid, mask, size: Size | None = None) -> torch.Tensor:
     if tuple(m.shape[-2:]) != target:
         warnings.warn(f"the mask ({m.shape[-1]}x{m.shape[-2]}) was resized to the model's working size "
                       f"{target[1]}x{target[0]}", ResizeNotice, stacklevel=3)
-        m = F.interpolate(m, size=target, mode="nearest")
+        m = fit_mask(m, target)
     if not m.any():
         raise StudioError("the mask is empty: mark the region to work on in white (or opaque)")
     if m.all():

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import ImageError
-from ..images import atomic_write, from_pil, read_image, to_uint8
+from ..images import atomic_write, fit_mask, from_pil, read_image, to_uint8
 
 MAX_UPLOAD_MB = 20
 """Largest upload accepted, in megabytes (Gradio refuses bigger files first)."""
@@ -107,10 +107,8 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
     """A boolean (H, W) mask to ``(1, 1, h, w)`` float {0, 1} at ``size`` (nearest)."""
-    t = torch.from_numpy(mask.astype(np.float32))[None, None]
-    if tuple(t.shape[-2:]) != tuple(size):
-        t = torch.nn.functional.interpolate(t, size=tuple(size), mode="nearest")
-    return t
+    return fit_mask(torch.from_numpy(mask.astype(np.float32))[None, None], size)
+
 
 def blank_canvas(size: tuple[int, int], colour: str = "#ffffff") -> np.ndarray:
     """An (H, W, 3) uint8 canvas of one colour (hex) for the Paint tab."""
