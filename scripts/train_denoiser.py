@@ -14,8 +14,6 @@ Writes ``<out>/denoiser.safetensors`` (weights + metadata, atomically) and
 
 from __future__ import annotations
 
-import argparse
-import math
 import sys
 import time
 from pathlib import Path
@@ -26,43 +24,20 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from singan_studio.restoration.denoiser import SmallDenoiser  # noqa: E402
-from singan_studio.restoration.photos import HELD_OUT, bundled_photos, random_crops  # noqa: E402
+from scripts.training_args import cosine_rate, timed_steps, training_parser  # noqa: E402
+from singan_studio.restoration.photos import held_out_denoising_psnr, random_crops  # noqa: E402
 from singan_studio.restoration.weights import CHECKPOINTS, save_json, save_weights  # noqa: E402
 
 
 def validate(net: SmallDenoiser, sigmas=(15, 25, 50), size: int = 128) -> dict[str, float]:
     """PSNR on fixed noisy centre crops of the held-out photos, per sigma (x/255)."""
-    gen = torch.Generator().manual_seed(123)
-    clean = []
-    for img in bundled_photos(HELD_OUT, half_size=False):
-        h, w = img.shape[-2:]
-        clean.append(img[..., (h - size) // 2:(h + size) // 2, (w - size) // 2:(w + size) // 2])
-    clean = torch.cat(clean)
-    out = {}
-    with torch.no_grad():
-        for s in sigmas:
-            noisy = clean + s / 255 * torch.randn(clean.shape, generator=gen)
-            mse = F.mse_loss(net(noisy, s / 255).clamp(0, 1), clean)
-            out[f"sigma{s}"] = round(float(-10 * torch.log10(mse)), 2)
-            out[f"sigma{s}_noisy"] = round(float(-10 * torch.log10(F.mse_loss(noisy, clean))), 2)
-    return out
+    return held_out_denoising_psnr(net, sigmas, size, with_noisy=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--minutes", type=float, default=14.0,
-                   help="wall-clock budget (the machine is shared, so a step count would not say how long)")
-    p.add_argument("--max-steps", type=int, default=100_000)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--crop", type=int, default=40)
-    p.add_argument("--width", type=int, default=32)
+    p = training_parser(__doc__, minutes=14.0, batch=8, crop=40, width=32, lr=1e-3, out=CHECKPOINTS)
     p.add_argument("--depth", type=int, default=10)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--sigma-max", type=float, default=55.0, help="noise levels drawn in [0, this]/255")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, default=CHECKPOINTS, help="folder for the two files")
-    p.add_argument("--smoke", action="store_true", help="a few steps on a tiny net (for tests)")
     args = p.parse_args(argv)
     if args.smoke:
         args.minutes, args.width, args.depth, args.batch, args.crop = 0.02, 8, 3, 2, 24
@@ -71,14 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     gen = torch.Generator().manual_seed(args.seed)
     net = SmallDenoiser(3, args.width, args.depth)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    start, running, step = time.time(), None, 0
-    budget = args.minutes * 60
-    while step < args.max_steps and (time.time() - start < budget or step == 0):
-        step += 1
-        # Cosine decay over the time budget, down to 1 % of the initial rate.
-        done = min(1.0, (time.time() - start) / budget)
+    start, running = time.time(), None
+    for step, done in timed_steps(args.minutes, args.max_steps):
         for group in opt.param_groups:
-            group["lr"] = args.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * done)))
+            group["lr"] = cosine_rate(args.lr, done)
         clean = random_crops(args.batch, args.crop, gen)
         sigma = torch.rand(args.batch, generator=gen) * args.sigma_max / 255
         noisy = clean + sigma.view(-1, 1, 1, 1) * torch.randn(clean.shape, generator=gen)

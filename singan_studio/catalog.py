@@ -143,8 +143,24 @@ RESTORE_METHODS = (
     Method("idbp-ia", "idbp after fine-tuning the denoiser on the observation", _ALL, ("iterations", "sigma")),
     Method("iagan", "a pyramid of a similar clean scene adapted to the observation", _ALL,
            ("iterations", "model")),
+    Method("diffusion", "posterior sampling with the shipped diffusion prior (DDNM / DiffPIR steps)", _ALL,
+           ("iterations", "sigma"), seconds=True),
+    Method("adir", "diffusion after fine-tuning the prior on the observation's coarser copies (ADIR)", _ALL,
+           ("iterations", "sigma")),
+    Method("patch-diffusion", "posterior sampling whose prior is the observation's own patches; no network",
+           _ALL, ("iterations", "sigma"), seconds=True),
 )
-DEFAULT_RESTORE_METHOD = "dip"
+#: Each task's default method: the best measured trade-off of quality and time on a CPU
+#: (docs/restoration-diffusion.md, "Defaults"): bm3d denoises Set9 at sigma 25 to 31.4 dB in
+#: seconds where dip takes minutes for less; fill inpaints 50 % missing pixels to 33.3 dB in
+#: seconds (dip-guided: 33.5 in minutes); zssr's fast recipe enlarges Set5 x4 to 30.6 dB in about
+#: a minute (dip: 29.9 published, tens of minutes here); deblurring has no measured rival to dip yet.
+DEFAULT_METHODS = {"denoise": "bm3d", "inpaint": "fill", "super-resolve": "zssr", "deblur": "dip"}
+
+
+def default_method(task: str) -> str:
+    """The default method of restoration task ``task`` (a name or an alias)."""
+    return DEFAULT_METHODS[restore_task(task).name]
 
 
 def summary(tasks: tuple[Task, ...], name: str) -> str:
@@ -206,7 +222,7 @@ def markdown() -> str:
                  [(f"`{t.name}`" + "".join(f" (`{a}`)" for a in t.aliases), t.summary,
                    ", ".join(f"`{m}`" for m in methods_for(t.name))) for t in RESTORE_TASKS])
     out += [""] + table("method (`--method`)|what it does|tasks|options", [
-        (f"`{m.name}`" + (" (default)" if m.name == DEFAULT_RESTORE_METHOD else ""),
+        (f"`{m.name}`" + "".join(f" (default for {t})" for t, d in DEFAULT_METHODS.items() if d == m.name),
          m.summary + ("; seconds" if m.seconds else ""),
          "any" if len(m.tasks) == len(RESTORE_TASKS) else ", ".join(m.tasks),
          ", ".join(f"`{RESTORE_OPTIONS[o].flag}`" for o in m.options) or "none") for m in RESTORE_METHODS])

@@ -12,7 +12,9 @@ from singan_studio.restoration.zssr import RECIPES
 
 def test_every_method_is_listed_once_in_the_same_order():
     assert [m.name for m in catalog.RESTORE_METHODS] == list(METHODS)
-    assert catalog.DEFAULT_RESTORE_METHOD in METHODS
+    assert set(catalog.DEFAULT_METHODS) == {t.name for t in catalog.RESTORE_TASKS}
+    for task, method in catalog.DEFAULT_METHODS.items():
+        assert task in catalog.restore_method(method).tasks
 
 
 def test_option_choices_are_the_codes_own():

@@ -36,9 +36,9 @@ def register(subparsers) -> dict:
                               epilog=_methods_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("images", nargs="+", help="the degraded image(s)")
     p.add_argument("--task", required=True, choices=tasks, help="sr is short for super-resolve")
-    p.add_argument("--method", default=catalog.DEFAULT_RESTORE_METHOD,
-                   choices=[m.name for m in catalog.RESTORE_METHODS], metavar="METHOD",
-                   help=f"how to restore (default {catalog.DEFAULT_RESTORE_METHOD}; the list is below)")
+    defaults = ", ".join(f"{m} for {t}" for t, m in catalog.DEFAULT_METHODS.items())
+    p.add_argument("--method", default=None, choices=[m.name for m in catalog.RESTORE_METHODS], metavar="METHOD",
+                   help=f"how to restore (default: {defaults}; the list is below)")
     p.add_argument("--mask", help="inpainting: white = known pixels, black = holes (same size as the image)")
     p.add_argument("--factor", type=float, default=None, help="sr: upscaling factor (whole number, default 4)")
     p.add_argument("--kernel", default=None,
@@ -123,6 +123,8 @@ def cmd_restore(args) -> int:
     from ..images import check_image_output, check_writable
 
     pick_device(args.device)  # an unavailable device fails here, before any work
+    if args.method is None:
+        args.method = catalog.default_method(args.task)
     _method_options(args)
     if args.model:
         from ..gan.checkpoint import load

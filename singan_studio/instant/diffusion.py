@@ -30,6 +30,7 @@ from dataclasses import replace
 
 import torch
 
+from ..patch_prior import posterior_mean
 from ..patches import gaussian_patch_weights, nearest_k
 from .config import InstantConfig
 from .gpnn import PatchKeys, Report, query_grid
@@ -38,12 +39,10 @@ from .problem import Level, Problem, is_fine, plan_levels, resize, starting_imag
 T_PURE = 0.999  # at or above this the image is pure noise: the estimate is the mean patch
 
 
-def posterior_mean(noisy: torch.Tensor, candidates: torch.Tensor, t: float) -> torch.Tensor:
-    """Clean estimate of each noisy patch ``(N, D)`` from its candidate source patches
-    ``(N, k, D)``: their mean weighted by the posterior under ``x_t = (1 - t) x_0 + t ε``."""
-    d = ((noisy[:, None, :] - (1 - t) * candidates) ** 2).sum(dim=-1)
-    w = torch.softmax(-d / (2 * t * t), dim=1)
-    return torch.einsum("nk,nkd->nd", w, candidates)
+def flow_posterior_mean(noisy: torch.Tensor, candidates: torch.Tensor, t: float) -> torch.Tensor:
+    """:func:`~singan_studio.patch_prior.posterior_mean` under the flow ``x_t = (1 - t) x_0 + t ε``:
+    ``x_t / (1 - t)`` is a clean patch plus noise of std ``t / (1 - t)``."""
+    return posterior_mean(noisy / (1 - t), candidates, t / (1 - t))
 
 
 def denoise(x: torch.Tensor, keys: PatchKeys, t: float, level: Level, config: InstantConfig) -> torch.Tensor:
@@ -56,7 +55,7 @@ def denoise(x: torch.Tensor, keys: PatchKeys, t: float, level: Level, config: In
     noisy = grid.extract(x)
     # x_t / (1 - t) is centred on the clean patch it came from: search for that.
     idx, _ = nearest_k(keys.project(noisy / (1 - t)), keys.keys, config.top_k)
-    estimate = posterior_mean(noisy, keys.values[idx], t)
+    estimate = flow_posterior_mean(noisy, keys.values[idx], t)
     return grid.fold(estimate, gaussian_patch_weights(p, config.fold_width))
 
 

@@ -1,6 +1,6 @@
 """Restoring an image from one degraded observation, with no training data.
 
-``restore(y, operator, method="dip")`` recovers ``x`` from ``y = A(x) + noise``
+``restore(y, operator, method=None)`` recovers ``x`` from ``y = A(x) + noise``
 for an operator of :mod:`.physics` (:func:`.tasks.operator_for` builds one from a task
 name). The methods are listed in :data:`.methods.METHODS` (name -> function) and described,
 with the tasks they serve and the options they read, in :mod:`singan_studio.catalog`.
@@ -17,6 +17,7 @@ import time
 
 import torch
 
+from .. import catalog
 from ..devices import pick_device
 from ..errors import StudioError
 from .physics import Operator
@@ -32,15 +33,18 @@ def available_methods() -> list[str]:
     return sorted(METHODS)
 
 
-def restore(y: torch.Tensor, operator: Operator, method: str = "dip", config=None,
+def restore(y: torch.Tensor, operator: Operator, method: str | None = None, config=None,
             progress=None, seed: int = 0, device="auto", reference: torch.Tensor | None = None,
             **overrides) -> RestoreResult:
     """Restore the clean image from observation ``y`` ((1, C, H, W) or (C, H, W) in [0, 1]).
 
+    ``method`` None picks the task's default (:data:`singan_studio.catalog.DEFAULT_METHODS`).
     ``config`` is the method's configuration dataclass (defaults when None);
     keyword ``overrides`` change single fields (``iterations=500``). The result's
     ``image`` is on ``y``'s device.
     """
+    if method is None:
+        method = catalog.default_method(operator.name) if isinstance(operator, Operator) else "dip"
     if method not in METHODS:
         raise StudioError(f"unknown restoration method {method!r}; choose from {', '.join(sorted(METHODS))}")
     if not isinstance(operator, Operator):

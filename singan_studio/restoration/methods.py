@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import bm3d, denoiser, dip, fill, iagan, meta, red, self2self, zssr
+from . import bm3d, denoiser, diffusion, dip, fill, iagan, meta, red, self2self, zssr
 from .results import RestoreResult
 
 METHODS: dict[str, Callable[..., RestoreResult]] = {
@@ -30,4 +30,7 @@ METHODS: dict[str, Callable[..., RestoreResult]] = {
     "idbp": denoiser.restore_idbp,
     "idbp-ia": denoiser.restore_idbp_ia,
     "iagan": iagan.restore_iagan,
+    "diffusion": diffusion.restore_diffusion,
+    "adir": diffusion.restore_adir,
+    "patch-diffusion": diffusion.restore_patch_diffusion,
 }

@@ -71,3 +71,25 @@ def random_crops(n: int, size: int, gen: torch.Generator,
         crop = img[..., top:top + size, left:left + size]
         crops.append(augment(crop, int(torch.randint(8, (1,), generator=gen))))
     return torch.cat(crops)
+
+
+def held_out_denoising_psnr(denoise, sigmas: tuple[int, ...], size: int = 128,
+                            with_noisy: bool = False) -> dict[str, float]:
+    """PSNR of ``denoise(noisy, sigma)`` on fixed noisy centre crops of the held-out photos, per
+    sigma (x/255): the validation figure the training scripts store beside their weights."""
+    import torch.nn.functional as F
+
+    gen = torch.Generator().manual_seed(123)
+    clean = []
+    for img in bundled_photos(HELD_OUT, half_size=False):
+        h, w = img.shape[-2:]
+        clean.append(img[..., (h - size) // 2:(h + size) // 2, (w - size) // 2:(w + size) // 2])
+    clean = torch.cat(clean)
+    out = {}
+    with torch.no_grad():
+        for s in sigmas:
+            noisy = clean + s / 255 * torch.randn(clean.shape, generator=gen)
+            out[f"sigma{s}"] = round(float(-10 * torch.log10(F.mse_loss(denoise(noisy, s / 255).clamp(0, 1), clean))), 2)
+            if with_noisy:
+                out[f"sigma{s}_noisy"] = round(float(-10 * torch.log10(F.mse_loss(noisy, clean))), 2)
+    return out

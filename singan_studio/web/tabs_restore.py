@@ -17,8 +17,6 @@ METHOD_INFO = "; ".join(f"{m.name}: {m.summary}" for m in catalog.RESTORE_METHOD
 
 
 def restore_tab(ws, model_dd):
-    from singan_studio.restoration.zssr import RECIPES
-
     flags = jobs.CancelFlags()
     with gr.Row():
         with gr.Column(scale=3):
@@ -32,17 +30,12 @@ def restore_tab(ws, model_dd):
                 transforms=(), sources=("upload", "clipboard"), height=380)
         with gr.Column(scale=2):
             task = gr.Radio(RESTORE_TASKS, value="denoise", label="Task")
-            method = gr.Dropdown([m.name for m in catalog.RESTORE_METHODS], value=catalog.DEFAULT_RESTORE_METHOD,
-                                 label="Method", elem_id="restore-method", info=METHOD_INFO)
-            factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)")
-            blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)")
-            sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = unknown)")
-            iterations = gr.Slider(50, 3000, value=400, step=50, label="Iterations (more: slower, cleaner)",
-                                   elem_id="restore-iterations")
-            recipe = gr.Radio(ZSSR_RECIPES, value="fast", label="ZSSR recipe", visible=False,
-                              elem_id="restore-recipe",
-                              info="fast: about a minute; quality: the published Set5 figures, 2-4x the time. "
-                                   "Iterations cap each stage; training stops earlier by itself.")
+            method = gr.Dropdown(catalog.methods_for("denoise"), value=catalog.default_method("denoise"),
+                                 label="Method", elem_id="restore-method", info=METHOD_INFO,
+                                 allow_custom_value=True)  # the list follows the task; the handler checks the pair
+            factor = gr.Slider(2, 4, value=2, step=1, label="Enlarge by (super-resolve)", visible=False)
+            blur = gr.Slider(0.5, 4, value=1.6, step=0.1, label="Blur width in px (deblur)", visible=False)
+            sigma, iterations, recipe = _method_controls(catalog.default_method("denoise"))
             with gr.Row():
                 btn = gr.Button("Restore", variant="primary", elem_id="restore-btn")
                 stop = gr.Button("Stop", variant="stop", elem_id="restore-stop")
@@ -52,16 +45,44 @@ def restore_tab(ws, model_dd):
         if not flags.cancel(session_key(request)):
             gr.Warning("No restoration of yours is running.")
 
-    def pick_method(name):
-        # ZSSR stops by its own learning-rate rule: the slider is a per-stage cap, so start it at the recipe's.
-        if name == "zssr":
-            return gr.update(visible=True), gr.update(value=RECIPES["fast"].iterations)
-        return gr.update(visible=False), gr.update()
+    def pick_task(name):
+        # A new task gets its own method list, its default method and fresh controls.
+        best = catalog.default_method(name)
+        return (gr.update(choices=catalog.methods_for(name), value=best),
+                gr.update(visible=name == "super-resolve"), gr.update(visible=name == "deblur"))
 
-    method.change(pick_method, method, [recipe, iterations], queue=False)
+    def pick_method(name):
+        # Only the picked method's own options are shown, each back at "the method's default".
+        reads = _reads(name)
+        return (gr.update(visible="sigma" in reads, value=0), gr.update(visible="iterations" in reads, value=0),
+                gr.update(visible="recipe" in reads, value="fast"))
+
+    task.change(pick_task, task, [method, factor, blur], queue=False)
+    method.change(pick_method, method, [sigma, iterations, recipe], queue=False)
     btn.click(_restore_handler(ws, flags), [editor, task, method, factor, blur, sigma, iterations, model_dd, recipe],
               result, api_name="restore", concurrency_id="restore", concurrency_limit=1)
     stop.click(stop_job, None, None, api_name="stop_restore", queue=False)
+
+
+def _reads(method_name) -> tuple[str, ...]:
+    try:
+        return catalog.restore_method(method_name).options
+    except KeyError:  # a value typed into the dropdown: the handler names the problem
+        return ()
+
+
+def _method_controls(method_name):
+    """The option controls, visible where ``method_name`` reads them; 0 means the method's own default."""
+    reads = _reads(method_name)
+    sigma = gr.Slider(0, 75, value=0, step=1, label="Noise level (0-255 scale; 0 = estimate it)",
+                      visible="sigma" in reads)
+    iterations = gr.Slider(0, 3000, value=0, step=50, label="Iterations (0 = the method's own default)",
+                           elem_id="restore-iterations", visible="iterations" in reads)
+    recipe = gr.Radio(ZSSR_RECIPES, value="fast", label="ZSSR recipe", visible="recipe" in reads,
+                      elem_id="restore-recipe",
+                      info="fast: about a minute; quality: the published Set5 figures, 2-4x the time. "
+                           "Iterations cap each stage; training stops earlier by itself.")
+    return sigma, iterations, recipe
 
 
 def _restore_handler(ws, flags):
@@ -83,7 +104,7 @@ def _restore_handler(ws, flags):
         finally:
             flags.done(key)
         if out.stop_summary():
-            gr.Info(f"{method_name}: {out.stop_summary()} of {int(iters)} iterations.")
+            gr.Info(f"{method_name}: {out.stop_summary()} of {out.iterations} iterations.")
         return uploads.images_to_arrays(out.image)[0]
 
     return run
@@ -123,7 +144,7 @@ def _method_options(ws, method_name, noise, iters, model_name, zssr_recipe):
     from singan_studio.restoration.zssr import RECIPES
 
     reads = catalog.restore_method(method_name).options
-    values = {"sigma": float(noise) or None, "iterations": int(iters)}
+    values = {"sigma": float(noise) or None, "iterations": int(iters) or None}
     if "model" in reads:  # IAGAN's prior is the studio's current pyramid
         values["model"] = str(ws.entry(model_name).path)
     options = catalog.method_options(method_name, values)

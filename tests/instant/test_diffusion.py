@@ -8,7 +8,7 @@ import torch
 
 from singan_studio.errors import StudioError
 from singan_studio.instant import InstantConfig, sample, symmetric, tile
-from singan_studio.instant.diffusion import denoise, posterior_mean
+from singan_studio.instant.diffusion import denoise, flow_posterior_mean
 from singan_studio.instant.gpnn import PatchKeys
 from singan_studio.instant.problem import Problem, plan_levels, resize
 from singan_studio.metrics import sharpness_ratio
@@ -58,8 +58,8 @@ def test_patch_grid_fold_inverts_extract(stride, wrap):
 
 def test_posterior_mean_is_the_nearest_patch_at_low_noise_and_the_average_at_high():
     cands = torch.tensor([[[0.0, 0.0], [1.0, 1.0]]])
-    assert torch.allclose(posterior_mean(torch.tensor([[0.05, 0.0]]), cands, 0.01), cands[0, 0], atol=1e-4)
-    high = posterior_mean(torch.tensor([[0.005, 0.005]]), cands, 0.99)  # halfway between (1 - t)·candidates
+    assert torch.allclose(flow_posterior_mean(torch.tensor([[0.05, 0.0]]), cands, 0.01), cands[0, 0], atol=1e-4)
+    high = flow_posterior_mean(torch.tensor([[0.005, 0.005]]), cands, 0.99)  # halfway between (1 - t)·candidates
     assert torch.allclose(high, torch.tensor([[0.5, 0.5]]), atol=1e-3)
 
 

@@ -369,8 +369,10 @@ def test_restore_sizes_errors_and_stop(app, tmp_path):
     out = read(client.predict(editor_value(tmp_path, noisy), "denoise", "bm3d", 2, 1.6, 25, 50, "demo",
                               api_name="/restore"))
     assert out.shape == noisy.shape and out.astype(float).std() < noisy.astype(float).std() / 4
-    with pytest.raises(Exception, match="not in the list of choices"):
+    with pytest.raises(Exception, match="unknown method .*no-such-method"):
         client.predict(value, "denoise", "no-such-method", 2, 1.6, 0, 50, "demo", api_name="/restore")
+    with pytest.raises(Exception, match="zssr does not denoise; for denoise use"):
+        client.predict(value, "denoise", "zssr", 2, 1.6, 0, 50, "demo", api_name="/restore")
     job = client.submit(editor_value(tmp_path, tiny_array()), "denoise", "dip", 2, 1.6, 25, 3000, "demo",
                         api_name="/restore")
     deadline = time.time() + 30

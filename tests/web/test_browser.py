@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from singan_studio import catalog
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -155,15 +157,22 @@ def test_paint_on_the_canvas_gives_an_image(page, tiny_model_path):
     assert_stayed_local(page)
 
 
-def test_picking_zssr_shows_its_recipes(page):
+def test_each_task_lists_its_methods_and_each_method_shows_its_own_controls(page):
     screenshots.open_tab(page, "Restore")
+    # denoise starts on bm3d, which has no iterations and no recipe
+    assert page.locator("#restore-method input").input_value() == catalog.default_method("denoise")
     assert not page.locator("#restore-recipe").is_visible()
+    assert not page.locator("#restore-iterations").is_visible()
+    page.get_by_label("super-resolve").check()
+    page.wait_for_function("document.querySelector('#restore-method input').value == "
+                           f"'{catalog.default_method('super-resolve')}'", timeout=10_000)
     page.locator("#restore-method input").click()
+    assert page.get_by_role("option", name="bm3d", exact=True).count() == 0  # bm3d does not enlarge
     page.get_by_role("option", name="zssr", exact=True).click()
     page.locator("#restore-recipe").wait_for(state="visible", timeout=10_000)
     assert page.locator("#restore-recipe").get_by_label("quality").count() == 1
-    # ZSSR stops by itself: the slider becomes a per-stage cap at the fast recipe's.
-    assert page.locator("#restore-iterations input[type=number]").input_value() == "1200"
+    # 0 = the method's own default (ZSSR's recipe caps each stage), not another method's count
+    assert page.locator("#restore-iterations input[type=number]").input_value() == "0"
 
 
 def test_screenshot_of_every_tab(page, tmp_path):
