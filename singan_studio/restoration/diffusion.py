@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import StudioError
 from ..patch_prior import PatchPrior
@@ -91,11 +92,14 @@ def first_estimate(y: torch.Tensor, operator: Operator) -> torch.Tensor:
     if isinstance(operator, Inpainting):
         known = operator.mask.to(x).expand_as(x)
         filled, weight = x.clone(), known.clone()
-        for _ in range(12):  # diffuse known values into the holes, wider each round
-            filled = torch.nn.functional.avg_pool2d(filled, 5, 1, 2, count_include_pad=False)
-            weight = torch.nn.functional.avg_pool2d(weight, 5, 1, 2, count_include_pad=False)
-            filled = torch.where(known > 0, x, filled / weight.clamp(min=1e-6) * (weight > 0))
-            weight = torch.where(known > 0, known, (weight > 0).to(x))
+        # Known values diffuse into the holes, 2 px further each round, until every hole is reached.
+        for _ in range(max(x.shape[-2:]) // 2 + 1):
+            if bool(weight.min() > 0):
+                break
+            total = F.avg_pool2d(filled * weight, 5, 1, 2, count_include_pad=False)
+            reach = F.avg_pool2d(weight, 5, 1, 2, count_include_pad=False)
+            filled = torch.where(known > 0, x, total / reach.clamp(min=1e-6))
+            weight = torch.where(known > 0, known, (reach > 0).to(x))
         x = filled
     return x
 
@@ -197,8 +201,8 @@ def _run(y, operator, config, progress, seed, overrides, prior: str) -> RestoreR
             if isinstance(operator, Inpainting):  # the frozen prior's result fills the copies' holes
                 estimate = sample(y, operator, net, cfg, noise, start, torch.Generator().manual_seed(seed))
             copies = coarser_copies(y, operator, noise, estimate)
-            # Each copy keeps about noise × its scale of noise: teach the prior only above that.
-            denoise = adapt(net, copies, cfg, 2 * noise * 0.5, gen, relay)
+            # A copy at scale s keeps about s × the noise (½ × at most): teach only above twice that.
+            denoise = adapt(net, copies, cfg, noise, gen, relay)
     with torch.no_grad():
         out = sample(y, operator, denoise, cfg, noise, start, gen, relay)
     result = RestoreResult(out if noise == 0 else out.clamp(0, 1), prior,
