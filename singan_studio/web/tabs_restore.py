@@ -45,19 +45,20 @@ def restore_tab(ws, model_dd):
         if not flags.cancel(session_key(request)):
             gr.Warning("No restoration of yours is running.")
 
-    def pick_task(name):
-        # A new task gets its own method list, its default method and fresh controls.
-        best = catalog.default_method(name)
-        return (gr.update(choices=catalog.methods_for(name), value=best),
-                gr.update(visible=name == "super-resolve"), gr.update(visible=name == "deblur"))
-
     def pick_method(name):
         # Only the picked method's own options are shown, each back at "the method's default".
         reads = _reads(name)
         return (gr.update(visible="sigma" in reads, value=0), gr.update(visible="iterations" in reads, value=0),
                 gr.update(visible="recipe" in reads, value="fast"))
 
-    task.change(pick_task, task, [method, factor, blur], queue=False)
+    def pick_task(name):
+        # A new task gets its own method list, its default method and reset controls (even when
+        # the default is the method already shown, which fires no method change).
+        best = catalog.default_method(name)
+        return (gr.update(choices=catalog.methods_for(name), value=best), gr.update(visible=name == "super-resolve"),
+                gr.update(visible=name == "deblur"), *pick_method(best))
+
+    task.change(pick_task, task, [method, factor, blur, sigma, iterations, recipe], queue=False)
     method.change(pick_method, method, [sigma, iterations, recipe], queue=False)
     btn.click(_restore_handler(ws, flags), [editor, task, method, factor, blur, sigma, iterations, model_dd, recipe],
               result, api_name="restore", concurrency_id="restore", concurrency_limit=1)
