@@ -32,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_dip_full import low_resolution  # noqa: E402
 from bench_dip_sets import SCENARIOS as DIP_SETS, load_case, score  # noqa: E402
 from common import SHARED, markdown_table, record, require  # noqa: E402
 
@@ -54,7 +55,7 @@ def cases(scenario: str, n: int):
         for gt in sorted(require(folder).glob("*_GT.png"))[:n]:
             hr = read_image(gt)[0]
             hr = hr[..., :hr.shape[-2] // 4 * 4, :hr.shape[-1] // 4 * 4]
-            y = (imresize(hr, scale=0.25).clamp(0, 1) * 255).round() / 255
+            y = low_resolution(hr, "matlab")
             yield gt.stem[:-3], y, SuperResolution(4, "cubic"), lambda im, hr=hr: psnr_y(im, hr, shave=4)
     elif scenario in DIP_SETS:
         for name in DIP_SETS[scenario]["names"][:n]:

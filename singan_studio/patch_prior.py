@@ -16,11 +16,10 @@ directions.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from .patches import PatchGrid, extract_patches, gaussian_patch_weights, nearest_k, principal_basis
+from .patches import (PatchGrid, extract_patches, gaussian_patch_weights, grid_stride, nearest_k, patch_positions,
+                      principal_basis)
 
 
 def posterior_mean(noisy: torch.Tensor, candidates: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -43,10 +42,10 @@ class PatchPrior:
     def __init__(self, images: list[torch.Tensor], patch: int = 7, top_k: int = 16, pca_dim: int = 24,
                  max_keys: int = 40_000, max_queries: int = 40_000, fold_width: float = 0.2):
         self.patch, self.top_k, self.max_queries = patch, top_k, max_queries
-        total = sum(_positions(tuple(im.shape[-2:]), patch) for im in images)
+        total = sum(patch_positions(tuple(im.shape[-2:]), patch) for im in images)
         if total <= 0:
             raise ValueError(f"the example images are smaller than one {patch}-px patch")
-        stride = _stride(total, max_keys)
+        stride = grid_stride(total, max_keys)
         self.values = torch.cat([extract_patches(im, patch, stride) for im in images])
         self.mean = self.basis = None
         if 0 < pca_dim < self.values.shape[1]:
@@ -60,17 +59,9 @@ class PatchPrior:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
         size = tuple(x.shape[-2:])
-        stride = min(_stride(_positions(size, self.patch), self.max_queries), max(1, self.patch // 2))
+        stride = min(grid_stride(patch_positions(size, self.patch), self.max_queries), max(1, self.patch // 2))
         grid = PatchGrid(size, self.patch, stride)
         noisy = grid.extract(x)
         idx, _ = nearest_k(self._project(noisy), self.keys, self.top_k)
         estimate = posterior_mean(noisy, self.values[idx.to(self.values.device)], max(sigma, 1e-6))
         return grid.fold(estimate, self.fold_weights)
-
-
-def _positions(size: tuple[int, int], patch: int) -> int:
-    return max(0, size[0] - patch + 1) * max(0, size[1] - patch + 1)
-
-
-def _stride(n_positions: int, budget: int) -> int:
-    return max(1, math.ceil(math.sqrt(n_positions / budget)))

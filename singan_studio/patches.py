@@ -12,6 +12,8 @@ the benchmarks.
 
 from __future__ import annotations
 
+import math
+
 import faiss
 import numpy as np
 import torch
@@ -26,6 +28,16 @@ def extract_patches(x: torch.Tensor, size: int = 7, stride: int = 1) -> torch.Te
         raise ValueError("extract_patches takes one image shaped (1, C, H, W)")
     cols = F.unfold(x, kernel_size=size, stride=stride)  # (1, C*k*k, N)
     return cols[0].T.contiguous()
+
+
+def patch_positions(size: tuple[int, int], patch: int) -> int:
+    """How many ``patch``-px patches an image of ``size`` (H, W) holds at stride 1."""
+    return max(0, size[0] - patch + 1) * max(0, size[1] - patch + 1)
+
+
+def grid_stride(n_positions: int, budget: int) -> int:
+    """The stride that keeps about ``budget`` of ``n_positions`` patch positions (1 when they fit)."""
+    return max(1, math.ceil(math.sqrt(n_positions / budget)))
 
 
 class PatchGrid:

@@ -11,21 +11,16 @@ levels keys and queries are taken on a strided grid to bound the cost.
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
 
-from ..patches import (PatchGrid, extract_patches, nearest_neighbours, nearest_neighbours_complete,
-                       principal_basis)
+from ..patches import (PatchGrid, extract_patches, grid_stride, nearest_neighbours, nearest_neighbours_complete,
+                       patch_positions, principal_basis)
 from .config import InstantConfig
 from .problem import Level, Problem, is_fine, plan_levels, starting_image, valid_patch_rows
 
 Report = Callable[[int, int, int, int, dict], None]  # (step, steps, level, n_levels, losses)
-
-
-def _grid_stride(n_positions: int, budget: int) -> int:
-    return max(1, math.ceil(math.sqrt(n_positions / budget)))
 
 
 def query_grid(size: tuple[int, int], config: InstantConfig, wrap: bool = False) -> PatchGrid:
@@ -33,12 +28,8 @@ def query_grid(size: tuple[int, int], config: InstantConfig, wrap: bool = False)
     them on a grid, but never sparser than half a patch, so that every pixel gets votes
     from overlapping patches even at a megapixel (a sparser grid leaves dark gaps)."""
     p = config.patch
-    stride = min(_grid_stride(_n_positions(size, p), config.max_queries), max(1, p // 2))
+    stride = min(grid_stride(patch_positions(size, p), config.max_queries), max(1, p // 2))
     return PatchGrid(size, p, stride, wrap)
-
-
-def _n_positions(size: tuple[int, int], patch: int) -> int:
-    return (size[0] - patch + 1) * (size[1] - patch + 1)
 
 
 class PatchKeys:
@@ -51,8 +42,8 @@ class PatchKeys:
     def __init__(self, key_images: list[torch.Tensor], value_images: list[torch.Tensor],
                  masks: list[torch.Tensor | None], config: InstantConfig):
         p = config.patch
-        total = sum(_n_positions(v.shape[-2:], p) for v in value_images)
-        self.stride = stride = _grid_stride(total, config.max_keys)
+        total = sum(patch_positions(v.shape[-2:], p) for v in value_images)
+        self.stride = stride = grid_stride(total, config.max_keys)
         keys, values = [], []
         for k_img, v_img, mask in zip(key_images, value_images, masks):
             k = extract_patches(k_img, p, stride)

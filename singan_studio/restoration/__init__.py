@@ -43,12 +43,12 @@ def restore(y: torch.Tensor, operator: Operator, method: str | None = None, conf
     keyword ``overrides`` change single fields (``iterations=500``). The result's
     ``image`` is on ``y``'s device.
     """
-    if method is None:
-        method = catalog.default_method(operator.name) if isinstance(operator, Operator) else "dip"
-    if method not in METHODS:
-        raise StudioError(f"unknown restoration method {method!r}; choose from {', '.join(sorted(METHODS))}")
     if not isinstance(operator, Operator):
         raise StudioError(f"operator must be a physics.Operator, got {type(operator).__name__}")
+    if method is None:
+        method = catalog.default_method(operator.name)
+    if method not in METHODS:
+        raise StudioError(f"unknown restoration method {method!r}; choose from {', '.join(sorted(METHODS))}")
     y = torch.as_tensor(y)
     if y.dim() == 3:
         y = y[None]

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .photos import augment
+from .photos import random_crops
 from .physics import SuperResolution
 from .results import RestoreResult, make_config
 from .steps import ProgressFn, for_restore, report
@@ -97,9 +97,12 @@ def adapt_denoiser(denoiser: SmallDenoiser, image: torch.Tensor, config: AdaptCo
     gen = torch.Generator().manual_seed(seed)
     sources = [image if s == 1 else imresize(image, scale=s).clamp(0, 1) for s in config.scales]
     sources = [s for s in sources if min(s.shape[-2:]) >= 8]
+    # Square crops no larger than the smallest source, randomly flipped/rotated.
+    crop = min([config.crop] + [min(s.shape[-2:]) for s in sources])
+    sources = tuple(s.cpu() for s in sources)
     opt = torch.optim.Adam(net.parameters(), lr=config.lr)
     for step in range(1, config.steps + 1):
-        clean = _crops(sources, config.batch, config.crop, gen)
+        clean = random_crops(config.batch, crop, gen, sources)
         sigma = torch.rand(config.batch, generator=gen) * config.sigma_max
         noisy = clean + sigma.view(-1, 1, 1, 1) * torch.randn(clean.shape, generator=gen)
         sigma, noisy = sigma.to(image.device), noisy.to(image.device)
@@ -109,20 +112,6 @@ def adapt_denoiser(denoiser: SmallDenoiser, image: torch.Tensor, config: AdaptCo
         opt.step()
         report(progress, step, config.steps, "adapting denoiser", loss=loss.item())
     return net.eval().requires_grad_(False)
-
-
-def _crops(sources: list[torch.Tensor], n: int, size: int, gen: torch.Generator) -> torch.Tensor:
-    # Square crops no larger than the smallest source, randomly flipped/rotated.
-    size = min([size] + [min(s.shape[-2:]) for s in sources])
-    out = []
-    for _ in range(n):
-        img = sources[int(torch.randint(len(sources), (1,), generator=gen))].cpu()
-        h, w = img.shape[-2:]
-        top = int(torch.randint(h - size + 1, (1,), generator=gen))
-        left = int(torch.randint(w - size + 1, (1,), generator=gen))
-        crop = img[..., top:top + size, left:left + size]
-        out.append(augment(crop, int(torch.randint(8, (1,), generator=gen))))
-    return torch.cat(out)
 
 
 @dataclass(frozen=True)

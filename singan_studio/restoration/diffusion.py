@@ -163,9 +163,10 @@ def adapt(prior: torch.nn.Module, images: list[torch.Tensor], cfg: DiffusionConf
     opt = torch.optim.Adam(net.parameters(), lr=cfg.adapt_lr)
     size = min([48] + [min(im.shape[-2:]) for im in images])
     size -= size % 4
+    device, sources = images[0].device, tuple(im.cpu() for im in images)  # crops are cut on the CPU
     for step in range(1, cfg.adapt_steps + 1):
-        crops = random_crops(cfg.adapt_batch, size, generator, tuple(im.cpu() for im in images))
-        loss = denoising_loss(net, crops.to(images[0].device), generator, sigma_min=max(floor, SIGMA_MIN))
+        crops = random_crops(cfg.adapt_batch, size, generator, sources)
+        loss = denoising_loss(net, crops.to(device), generator, sigma_min=max(floor, SIGMA_MIN))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
